@@ -1,0 +1,111 @@
+"""The ``mura-triage`` command line. ``main(args)`` is importable so tests call it directly.
+
+Errors a user can fix (missing folder, unreadable checkpoint, bad option) print one line and exit
+non-zero; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from triage_app import NOT_FOR_CLINICAL_USE, __version__
+
+PROG = "mura-triage"
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {message} (see {self.prog} --help)\n")
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", help="model checkpoint to score with (overrides config.toml)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="compute device (default: auto)")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), help="(default: auto)")
+    parser.add_argument("--batch-size", type=int, help="views per forward pass (default: 8)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description=f"MURA Triage worklist. {NOT_FOR_CLINICAL_USE}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--home", help="data home (default: $MURA_TRIAGE_HOME or the user data dir)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    watch = sub.add_parser("watch", help="watch the hot folder, score and keep the worklist")
+    watch.add_argument("--inbox", help="hot folder to watch (default: <home>/inbox)")
+    watch.add_argument("--once", action="store_true",
+                       help="take what is in the inbox, wait until those studies are complete and scored, exit")
+    watch.add_argument("--timeout", type=float, help="with --once: give up after this many seconds")
+    watch.add_argument("--stable-seconds", type=float, help="quiet time before a study is complete (default 10)")
+    _add_model_options(watch)
+
+    worklist = sub.add_parser("worklist", help="print the worklist in display order")
+    worklist.add_argument("--json", action="store_true", help="JSON array")
+    worklist.add_argument("--limit", type=int, help="at most this many studies")
+
+    score = sub.add_parser("score", help="score DICOM files/folders without touching the worklist")
+    score.add_argument("paths", nargs="+", metavar="PATH")
+    score.add_argument("--json", action="store_true", help="one JSON object per study, one per line")
+    _add_model_options(score)
+
+    quarantine = sub.add_parser("quarantine", help="list rejected files and why")
+    quarantine.add_argument("--json", action="store_true")
+
+    model = sub.add_parser("model", help="model checkpoints")
+    model_sub = model.add_subparsers(dest="model_command", metavar="ACTION", parser_class=_Parser)
+    init = model_sub.add_parser("init", help="write an untrained or ImageNet-initialised checkpoint")
+    init.add_argument("--out", required=True, help="checkpoint file to write")
+    init.add_argument("--init", default="none", help="none | imagenet | FILE (torchvision DenseNet-169 weights)")
+    init.add_argument("--seed", type=int, default=0)
+    init.add_argument("--name", default="DenseNet-169")
+    info = model_sub.add_parser("info", help="show a checkpoint's metadata")
+    info.add_argument("checkpoint")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return _dispatch(args)
+    except UserError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from model.checkpoint import CheckpointError
+    from triage_app.config import ConfigError
+
+    try:
+        if args.command == "model":
+            from triage_app.commands import model_command
+            return model_command(args)
+        from triage_app import commands
+        return {
+            "watch": commands.watch,
+            "worklist": commands.worklist,
+            "score": commands.score,
+            "quarantine": commands.quarantine,
+        }[args.command](args)
+    except (CheckpointError, ConfigError) as exc:
+        raise UserError(str(exc)) from None
+    except PermissionError as exc:
+        raise UserError(f"permission denied: {exc.filename or exc}") from None
+
+
+__all__ = ["UserError", "build_parser", "main"]

@@ -1,0 +1,284 @@
+"""Implementations of the ``mura-triage`` subcommands (argument parsing lives in :mod:`cli`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from triage_app import NOT_FOR_CLINICAL_USE
+from triage_app.config import Home, open_home, resolve_home
+from triage_app.logging_setup import setup_logging
+
+
+def _error(message: str) -> Exception:
+    from triage_app.cli import UserError
+
+    return UserError(message)
+
+
+def _open(args: argparse.Namespace, **overrides: Any) -> Home:
+    root = resolve_home(args.home)
+    if root.exists() and not root.is_dir():
+        raise _error(f"--home {root} is not a folder")
+    checkpoint = getattr(args, "checkpoint", None)
+    if checkpoint:
+        path = Path(checkpoint).expanduser().resolve()
+        if not path.is_file():
+            raise _error(f"checkpoint not found: {path}")
+        overrides["checkpoint"] = str(path)
+    for name in ("device", "precision", "batch_size"):
+        if getattr(args, name, None) is not None:
+            overrides[name] = getattr(args, name)
+    home = open_home(root, overrides)
+    setup_logging(home.logs_dir, getattr(args, "verbose", False))
+    return home
+
+
+# -- watch ----------------------------------------------------------------------------------------
+def watch(args: argparse.Namespace) -> int:
+    from triage_app.pipeline import Pipeline
+
+    overrides: dict[str, Any] = {}
+    if args.inbox:
+        inbox = Path(args.inbox).expanduser().resolve()
+        if not inbox.is_dir():
+            raise _error(f"inbox folder does not exist: {inbox}")
+        overrides["inbox"] = str(inbox)
+    if args.stable_seconds is not None:
+        if args.stable_seconds < 0:
+            raise _error("--stable-seconds must be >= 0")
+        overrides["stable_seconds"] = args.stable_seconds
+    home = _open(args, **overrides)
+    pipeline = Pipeline(home)
+    print(f"MURA Triage - {NOT_FOR_CLINICAL_USE}", file=sys.stderr)
+    print(f"home {home.root}; watching {home.inbox_dir}", file=sys.stderr)
+    if pipeline.inference:
+        print(f"model: {pipeline.inference.description} (version {pipeline.checkpoint.version})", file=sys.stderr)
+        if pipeline.checkpoint.metadata.demo:
+            print("DEMO model - trained on synthetic data only", file=sys.stderr)
+    else:
+        print(pipeline.no_model_hint, file=sys.stderr)
+    started = time.perf_counter()
+    try:
+        if args.once:
+            done = pipeline.run_once(timeout=args.timeout)
+            _print_summary(pipeline, time.perf_counter() - started)
+            if not done:
+                raise _error(f"--once gave up after {args.timeout:g} s with work still pending")
+            return 0
+        return _watch_forever(pipeline, started)
+    finally:
+        pipeline.close()
+
+
+def _watch_forever(pipeline: Any, started: float) -> int:
+    stop = threading.Event()
+
+    def _handle(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    pipeline.start()
+    try:
+        last = ""
+        while not stop.wait(5.0):
+            line = _status_line(pipeline)
+            if line != last:
+                print(line, file=sys.stderr)
+                last = line
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        print("stopping ...", file=sys.stderr)
+        pipeline.stop()
+        _print_summary(pipeline, time.perf_counter() - started)
+    return 0
+
+
+def _status_line(pipeline: Any) -> str:
+    counts = pipeline.counts
+    line = (f"stored {counts.stored}, duplicates {counts.duplicate}, quarantined {counts.quarantined}; "
+            f"{pipeline.studies_receiving()} study(ies) receiving")
+    if pipeline.scoring:
+        line += (f"; {pipeline.views_pending()} view(s) to score, "
+                 f"{pipeline.scoring.recent_views_per_second():.1f} views/s")
+    return line
+
+
+def _print_summary(pipeline: Any, seconds: float) -> None:
+    counts = pipeline.counts
+    summary = {
+        "files_stored": counts.stored,
+        "duplicates": counts.duplicate,
+        "quarantined": counts.quarantined,
+        "ingest_files_per_second": round(counts.files_per_second, 2),
+        "seconds": round(seconds, 2),
+    }
+    if pipeline.scoring:
+        stats = pipeline.scoring.stats
+        summary.update(views_scored=stats.views_scored, views_failed=stats.views_failed,
+                       scoring_views_per_second=round(stats.views_per_second, 2))
+    print("summary: " + json.dumps(summary), file=sys.stderr)
+
+
+# -- worklist -------------------------------------------------------------------------------------
+def worklist(args: argparse.Namespace) -> int:
+    from triage_app.db import make_engine, make_session_factory
+    from triage_app.worklist import study_to_dict, view_counts
+    from triage_app.worklist import worklist as query
+
+    home = _open(args)
+    engine = make_engine(home.db_path)
+    try:
+        with make_session_factory(engine)() as session:
+            counts = view_counts(session)
+            rows = [study_to_dict(s, counts.get(s.id, 0)) for s in query(session, limit=args.limit)]
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"# {NOT_FOR_CLINICAL_USE}")
+    if not rows:
+        print("(worklist is empty)")
+    for rank, row in enumerate(rows, 1):
+        flag = ("READ MANUALLY" if row["read_manually"] else
+                "unscored" if row["probability"] is None else
+                "ABNORMAL" if row["abnormal"] else "normal")
+        probability = "   -  " if row["probability"] is None else f"{100 * row['probability']:5.1f}%"
+        scope = "" if row["in_training_scope"] else " (outside training scope)"
+        print(f"{rank:4d}  {flag:13s} {probability}  {row['study_type']:8s}{scope}  views {row['views']:2d}  "
+              f"{row['status']:9s}  acc {row['accession_number'] or '-':12s}  pid {row['patient_id'] or '-'}  "
+              f"{row['received_at']}")
+    return 0
+
+
+# -- quarantine -----------------------------------------------------------------------------------
+def quarantine(args: argparse.Namespace) -> int:
+    from triage_app.db import make_engine, make_session_factory
+    from triage_app.quarantine import REASON_CODES, list_quarantined, quarantined_to_dict
+
+    home = _open(args)
+    engine = make_engine(home.db_path)
+    try:
+        with make_session_factory(engine)() as session:
+            rows = [quarantined_to_dict(r, home.quarantine_dir) for r in list_quarantined(session)]
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("(quarantine is empty)")
+    for row in rows:
+        print(f"{row['quarantined_at']}  {row['reason_code']:13s} {row['original_name']}\n"
+              f"    {REASON_CODES.get(row['reason_code'], '')}: {row['reason']}\n    -> {row['path']}")
+    return 0
+
+
+# -- score ----------------------------------------------------------------------------------------
+def _dicom_files(paths: list[str]) -> list[Path]:
+    from triage_app.ingest import is_ignored
+
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            files.extend(p for p in sorted(path.rglob("*")) if p.is_file() and not is_ignored(p.relative_to(path)))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise _error(f"no such file or folder: {path}")
+    return files
+
+
+def score(args: argparse.Namespace) -> int:
+    from model.checkpoint import load_checkpoint
+    from model.dicom_image import DecodeError, decode_frames
+    from model.inference import InferenceEngine
+    from triage_app.dicom_header import RejectedFile, parse_whole, read_header
+
+    files = _dicom_files(args.paths)
+    home = _open(args)
+    checkpoint_path = home.checkpoint_path()
+    if checkpoint_path is None:
+        raise _error("no model: pass --checkpoint PATH or set [model] checkpoint in " + str(home.config_path))
+    engine = InferenceEngine(load_checkpoint(checkpoint_path), home.settings.device, home.settings.precision,
+                             home.settings.batch_size)
+    threshold = home.settings.threshold if home.settings.threshold is not None else engine.threshold
+    studies: dict[str, dict[str, Any]] = {}
+    views: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    failures = 0
+    for path in files:
+        try:
+            ds = parse_whole(path.read_bytes())
+            header = read_header(ds)
+            frames = decode_frames(ds)
+        except (RejectedFile, DecodeError, OSError) as exc:
+            failures += 1
+            print(f"{path}: skipped: {exc}", file=sys.stderr)
+            continue
+        studies.setdefault(header.study_uid, {"study_type": header.study_type})
+        predictions = engine.predict(frames)
+        for index, prediction in enumerate(predictions):
+            views[header.study_uid].append({
+                "sop_instance_uid": header.sop_uid,
+                "frame": index,
+                "probability": round(prediction.probability, 6),
+                "path": str(path),
+            })
+    for study_uid, info in studies.items():
+        probabilities = [v["probability"] for v in views[study_uid]]
+        probability = sum(probabilities) / len(probabilities)
+        result = {
+            "study_uid": study_uid,
+            "study_type": info["study_type"],
+            "probability": round(probability, 6),
+            "abnormal": probability > threshold,
+            "views": views[study_uid],
+            "model_version": engine.checkpoint.version,
+            "note": NOT_FOR_CLINICAL_USE,
+        }
+        if args.json:
+            print(json.dumps(result))
+        else:
+            print(f"{study_uid}  {info['study_type']:8s}  p(abnormal) {probability:.3f}  "
+                  f"{'ABNORMAL' if result['abnormal'] else 'normal'}  ({len(probabilities)} view(s))")
+    if not studies:
+        raise _error(f"nothing could be scored ({failures} file(s) skipped)")
+    return 0
+
+
+# -- model ----------------------------------------------------------------------------------------
+def model_command(args: argparse.Namespace) -> int:
+    from model.checkpoint import CheckpointMetadata, load_checkpoint, save_checkpoint
+    from model.network import build_network
+
+    if args.model_command == "info":
+        loaded = load_checkpoint(args.checkpoint)
+        from dataclasses import asdict
+
+        print(json.dumps({"version": loaded.version, **asdict(loaded.metadata)}, indent=2))
+        return 0
+    if args.model_command != "init":
+        raise _error("choose a model action: init or info")
+    out = Path(args.out).expanduser()
+    try:
+        network = build_network(args.init, seed=args.seed)
+    except (FileNotFoundError, ValueError) as exc:
+        raise _error(str(exc)) from None
+    metadata = CheckpointMetadata(
+        name=args.name,
+        training={"init": args.init, "seed": args.seed, "trained": False,
+                  "note": "initial weights only; not trained for abnormality"},
+    )
+    save_checkpoint(out, network, metadata)
+    print(f"wrote {out} ({'untrained' if args.init == 'none' else args.init + ' init'}, seed {args.seed})")
+    return 0

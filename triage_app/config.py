@@ -1,0 +1,184 @@
+"""The data home and its ``config.toml``.
+
+The home holds everything the app writes: ``triage.db``, the managed DICOM ``store/``,
+``quarantine/``, ``models/``, ``logs/`` and ``config.toml``. It is created private (0700) because it
+holds patient data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import tomllib
+
+HOME_ENV = "MURA_TRIAGE_HOME"
+APP_NAME = "mura-triage"
+
+
+class ConfigError(ValueError):
+    """An invalid setting; the message names the key and the allowed values."""
+
+
+def default_home() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def resolve_home(cli_value: str | os.PathLike[str] | None = None) -> Path:
+    """``--home`` wins over ``$MURA_TRIAGE_HOME``, which wins over the platform's user data dir."""
+    raw = cli_value or os.environ.get(HOME_ENV) or default_home()
+    return Path(raw).expanduser().resolve()
+
+
+@dataclass
+class Settings:
+    inbox: str = ""
+    settle_seconds: float = 2.0
+    incomplete_grace_seconds: float = 60.0
+    poll_seconds: float = 1.0
+    stable_seconds: float = 10.0
+    checkpoint: str = ""
+    device: str = "auto"
+    precision: str = "auto"
+    batch_size: int = 8
+    threshold: float | None = None
+    log_phi: bool = False
+
+    def validate(self) -> None:
+        for name in ("settle_seconds", "incomplete_grace_seconds", "stable_seconds"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.poll_seconds <= 0:
+            raise ConfigError(f"poll_seconds must be > 0, got {self.poll_seconds}")
+        if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
+            raise ConfigError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
+        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
+            raise ConfigError(f"precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
+        if not 1 <= self.batch_size <= 1024:
+            raise ConfigError(f"batch_size must be between 1 and 1024, got {self.batch_size}")
+        if self.threshold is not None and not 0.0 < self.threshold < 1.0:
+            raise ConfigError(f"threshold must lie strictly between 0 and 1, got {self.threshold}")
+
+
+# Where each setting lives in config.toml ("" = top level).
+_SECTIONS = {
+    "inbox": "",
+    "settle_seconds": "ingest",
+    "incomplete_grace_seconds": "ingest",
+    "poll_seconds": "ingest",
+    "stable_seconds": "studies",
+    "checkpoint": "model",
+    "device": "model",
+    "precision": "model",
+    "batch_size": "model",
+    "threshold": "model",
+    "log_phi": "privacy",
+}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if kind == "float" or kind == "float | None":
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        if kind == "int":
+            if isinstance(value, bool) or float(value) != int(value):
+                raise TypeError
+            return int(value)
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} has an invalid value {value!r}") from None
+
+
+@dataclass
+class Home:
+    root: Path
+    settings: Settings = field(default_factory=Settings)
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "triage.db"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.root / "store"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.toml"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return Path(self.settings.inbox).expanduser() if self.settings.inbox else self.root / "inbox"
+
+    def checkpoint_path(self) -> Path | None:
+        if not self.settings.checkpoint:
+            return None
+        path = Path(self.settings.checkpoint).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+
+def _make_private_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    # A folder owned by someone else on a share keeps its permissions.
+    with contextlib.suppress(OSError):
+        path.chmod(0o700)
+
+
+def open_home(root: Path, overrides: dict[str, Any] | None = None) -> Home:
+    """Create the home's folders (private) and default config if missing, then read the config.
+
+    ``overrides`` come from command-line options and win over ``config.toml``.
+    """
+    _make_private_dir(root)
+    for sub in ("store", "quarantine", "models", "logs"):
+        _make_private_dir(root / sub)
+    home = Home(root)
+    if not home.config_path.exists():
+        default = resources.files("triage_app.resources").joinpath("default_config.toml").read_text("utf-8")
+        home.config_path.write_text(default, encoding="utf-8")
+        home.config_path.chmod(0o600)
+    home.settings = load_settings(home.config_path, overrides)
+    home.inbox_dir.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def load_settings(path: Path, overrides: dict[str, Any] | None = None) -> Settings:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    values: dict[str, Any] = {}
+    for name, section in _SECTIONS.items():
+        table = data.get(section, {}) if section else data
+        if isinstance(table, dict) and name in table:
+            values[name] = _coerce(name, table[name])
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = _coerce(name, value)
+    settings = Settings(**values)
+    settings.validate()
+    return settings
