@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.pixels import apply_modality_lut, apply_voi_lut
+from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut
+from pydicom.uid import JPEGExtended12Bit
 
 #: Percentiles used when a file carries no window: robust to a few hot pixels and collimator edges.
 ROBUST_PERCENTILES = (0.5, 99.5)
@@ -48,24 +49,36 @@ def decode_frames(ds: Dataset) -> list[np.ndarray]:
     check_image_geometry(ds)
     try:
         pixels = ds.pixel_array
-    except NotImplementedError as exc:  # no plugin for this transfer syntax
-        raise DecodeError("undecodable", f"no decoder for {ds.file_meta.TransferSyntaxUID.name}: {exc}") from exc
-    except (RuntimeError, ValueError, OSError, EOFError, AttributeError, KeyError, IndexError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DecodeError("undecodable", f"pixel data cannot be decoded: {message}") from exc
+    except (NotImplementedError, RuntimeError, ValueError, OSError, EOFError, AttributeError, KeyError,
+            IndexError) as exc:
+        raise DecodeError("undecodable", _decode_failure(ds, exc)) from exc
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
     frames = pixels if frame_count(ds) > 1 else pixels[None]
     expected_ndim = 4 if samples == 3 else 3
     if frames.ndim != expected_ndim:
         raise DecodeError("not_2d", f"unexpected pixel array shape {pixels.shape}")
+    if ds.get("PhotometricInterpretation") == "PALETTE COLOR":
+        frames = np.stack([apply_color_lut(frame, ds) for frame in frames])
+        samples = 3
     return [_to_display(ds, frame, samples) for frame in frames]
+
+
+def _decode_failure(ds: Dataset, exc: Exception) -> str:
+    syntax = ds.file_meta.TransferSyntaxUID if "TransferSyntaxUID" in ds.file_meta else None
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if syntax == JPEGExtended12Bit and int(ds.get("BitsStored", 8) or 8) > 8:
+        return (f"12-bit JPEG Extended needs the GPL-licensed libjpeg plugin "
+                f"(pip install 'mura-triage[gpl-codecs]'): {message}")
+    name = syntax.name if syntax is not None else "unknown transfer syntax"
+    return f"pixel data ({name}) cannot be decoded: {message}"
 
 
 def _to_display(ds: Dataset, frame: np.ndarray, samples: int) -> np.ndarray:
     if samples == 3:
         # pydicom already converted YBR to RGB; luminance keeps the radiograph's contrast.
         grey = frame[..., 0] * 0.299 + frame[..., 1] * 0.587 + frame[..., 2] * 0.114
-        top = float(2 ** int(ds.get("BitsStored", 8)) - 1)
+        top = float(2 ** int(ds.get("BitsStored", 8)) - 1) if ds.get(
+            "PhotometricInterpretation") != "PALETTE COLOR" else float(frame.max() or 1)
         return np.clip(grey.astype(np.float32) / top, 0.0, 1.0)
     values = np.asarray(apply_modality_lut(frame, ds), dtype=np.float64)
     if "VOILUTSequence" in ds:

@@ -163,7 +163,7 @@ def worklist(args: argparse.Namespace) -> int:
 # -- quarantine -----------------------------------------------------------------------------------
 def quarantine(args: argparse.Namespace) -> int:
     from triage_app.db import make_engine, make_session_factory
-    from triage_app.quarantine import REASON_CODES, list_quarantined, quarantined_to_dict
+    from triage_app.quarantine import list_quarantined, quarantined_to_dict
 
     home = _open(args)
     engine = make_engine(home.db_path)
@@ -179,7 +179,7 @@ def quarantine(args: argparse.Namespace) -> int:
         print("(quarantine is empty)")
     for row in rows:
         print(f"{row['quarantined_at']}  {row['reason_code']:13s} {row['original_name']}\n"
-              f"    {REASON_CODES.get(row['reason_code'], '')}: {row['reason']}\n    -> {row['path']}")
+              f"    {row['reason']}\n    -> {row['path']}")
     return 0
 
 
