@@ -13,10 +13,10 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import generate_uid
 from sqlalchemy import func, select
 
+from tests.helpers import edit, sample_file, write_study
 from triage_app.db import Duplicate, Instance, Quarantined, Study, View
 from triage_app.ingest import Outcome
 from triage_app.pipeline import Pipeline
-from tests.helpers import edit, sample_file, write_study
 
 
 def counts(pipeline: Pipeline) -> dict[str, int]:

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from model.checkpoint import load_checkpoint
 from model.inference import InferenceEngine, upsample_cam
 from model.preprocessing import preprocess_image
+from tests.helpers import sample_file, write_study
 from triage_app.db import Study, View
 from triage_app.pipeline import Pipeline
 from triage_app.worklist import study_to_dict, view_counts, worklist
-from tests.helpers import sample_file, write_study
 
 
 def test_cam_is_what_the_logit_is_made_of(untrained_checkpoint) -> None:
