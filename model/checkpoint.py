@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ class CheckpointMetadata:
     training: dict[str, Any] = field(default_factory=dict)
     #: True for models trained on synthetic phantoms only; the app shows a banner for them.
     demo: bool = False
-    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def validate(self) -> None:
         if self.architecture != ARCHITECTURE:

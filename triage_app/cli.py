@@ -59,6 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine = sub.add_parser("quarantine", help="list rejected files and why")
     quarantine.add_argument("--json", action="store_true")
 
+    phantoms = sub.add_parser("phantoms", help="write synthetic radiographs (tests, demo, benchmarks)")
+    phantoms.add_argument("--out", required=True, help="folder to write")
+    phantoms.add_argument("--format", choices=("mura", "dicom"), default="dicom")
+    phantoms.add_argument("--studies", type=int, default=20)
+    phantoms.add_argument("--abnormal-fraction", type=float, default=0.5)
+    phantoms.add_argument("--seed", type=int, default=0)
+
+    demo = sub.add_parser("demo", help="a demo home with synthetic studies (DEMO - synthetic data)")
+    demo.add_argument("--headless", action="store_true", help="no window: ingest, score, print the worklist")
+    demo.add_argument("--studies", type=int, default=12)
+    demo.add_argument("--seed", type=int, default=0)
+
     model = sub.add_parser("model", help="model checkpoints")
     model_sub = model.add_subparsers(dest="model_command", metavar="ACTION", parser_class=_Parser)
     init = model_sub.add_parser("init", help="write an untrained or ImageNet-initialised checkpoint")
@@ -101,6 +113,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             "worklist": commands.worklist,
             "score": commands.score,
             "quarantine": commands.quarantine,
+            "phantoms": commands.phantoms,
+            "demo": commands.demo,
         }[args.command](args)
     except (CheckpointError, ConfigError) as exc:
         raise UserError(str(exc)) from None

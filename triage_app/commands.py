@@ -282,3 +282,71 @@ def model_command(args: argparse.Namespace) -> int:
     save_checkpoint(out, network, metadata)
     print(f"wrote {out} ({'untrained' if args.init == 'none' else args.init + ' init'}, seed {args.seed})")
     return 0
+
+
+# -- phantoms and demo ----------------------------------------------------------------------------
+def phantoms(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from model.phantom_datasets import write_dicom_dataset, write_mura_dataset
+
+    out = Path(args.out).expanduser()
+    writer = write_dicom_dataset if args.format == "dicom" else write_mura_dataset
+    with tqdm(total=args.studies, unit="study", desc="phantoms", file=sys.stderr) as bar:
+        try:
+            writer(out, args.studies, args.abnormal_fraction, args.seed, progress=bar.update)
+        except ValueError as exc:
+            raise _error(str(exc)) from None
+    print(f"wrote {args.studies} synthetic {args.format.upper()} studies to {out} (SYNTHETIC PHANTOMS)")
+    return 0
+
+
+DEMO_SETTINGS = {"settle_seconds": 0.5, "stable_seconds": 3.0, "poll_seconds": 0.5}
+
+
+def demo_home_root(args: argparse.Namespace) -> Path:
+    from triage_app.config import default_home
+
+    return resolve_home(args.home) if args.home else default_home() / "demo"
+
+
+def ensure_demo_model(home: Home) -> Path:
+    """The demo model lives in the home's models/ and is reused by later runs."""
+    from model.checkpoint import CheckpointMetadata, save_checkpoint
+    from model.network import build_network
+
+    path = home.models_dir / "demo.ckpt"
+    if not path.exists():
+        metadata = CheckpointMetadata(
+            name="DenseNet-169 DEMO (untrained)", demo=True,
+            training={"init": "none", "trained": False, "data": "none",
+                      "note": "DEMO: untrained weights; probabilities are meaningless"},
+        )
+        save_checkpoint(path, build_network("none", seed=0), metadata)
+    return path
+
+
+def demo(args: argparse.Namespace) -> int:
+    from model.phantom_datasets import write_dicom_dataset
+    from triage_app.pipeline import Pipeline
+
+    if not args.headless:
+        raise _error("the demo window is not available yet; run `mura-triage demo --headless`")
+    root = demo_home_root(args)
+    checkpoint = ensure_demo_model(open_home(root))
+    home = open_home(root, {**DEMO_SETTINGS, "checkpoint": str(checkpoint)})
+    setup_logging(home.logs_dir, getattr(args, "verbose", False))
+    print(f"DEMO - synthetic data. {NOT_FOR_CLINICAL_USE}\nhome: {home.root}", file=sys.stderr)
+    write_dicom_dataset(home.inbox_dir / f"demo-{int(time.time())}", args.studies, 0.5, args.seed)
+    for side_file in home.inbox_dir.glob("demo-*/*.csv"):
+        side_file.rename(home.root / side_file.name)  # labels stay in the home, not in the hot folder
+    pipeline = Pipeline(home)
+    try:
+        print(f"model: {pipeline.inference.description} - DEMO model", file=sys.stderr)
+        started = time.perf_counter()
+        pipeline.run_once(timeout=1800)
+        _print_summary(pipeline, time.perf_counter() - started)
+    finally:
+        pipeline.close()
+    args.json, args.limit = False, None
+    return worklist(args)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tomllib
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import platformdirs
-import tomllib
 
 HOME_ENV = "MURA_TRIAGE_HOME"
 APP_NAME = "mura-triage"

@@ -6,7 +6,7 @@ import json
 import logging
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -49,7 +49,7 @@ class Quarantine:
     ) -> Quarantined:
         """Move ``source`` into quarantine. The reason file is written first, so a crash at any point
         leaves the file either in the inbox or in quarantine with its reason (see :meth:`recover`)."""
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         name = f"{stamp}-{uuid.uuid4().hex[:8]}-{safe_component(Path(original_name).name)[:80]}"
         dest = self.root / name
         size = source.stat().st_size if source.exists() else None
