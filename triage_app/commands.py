@@ -43,8 +43,6 @@ def _open(args: argparse.Namespace, **overrides: Any) -> Home:
 
 # -- watch ----------------------------------------------------------------------------------------
 def watch(args: argparse.Namespace) -> int:
-    from triage_app.pipeline import Pipeline
-
     overrides: dict[str, Any] = {}
     if args.inbox:
         inbox = Path(args.inbox).expanduser().resolve()
@@ -56,6 +54,8 @@ def watch(args: argparse.Namespace) -> int:
             raise _error("--stable-seconds must be >= 0")
         overrides["stable_seconds"] = args.stable_seconds
     home = _open(args, **overrides)
+    from triage_app.pipeline import Pipeline  # imports torch: only once the options are known to be good
+
     pipeline = Pipeline(home)
     print(f"MURA Triage - {NOT_FOR_CLINICAL_USE}", file=sys.stderr)
     print(f"home {home.root}; watching {home.inbox_dir}", file=sys.stderr)

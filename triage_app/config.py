@@ -47,7 +47,6 @@ class Settings:
     precision: str = "auto"
     batch_size: int = 8
     threshold: float | None = None
-    log_phi: bool = False
 
     def validate(self) -> None:
         for name in ("settle_seconds", "incomplete_grace_seconds", "stable_seconds"):
@@ -77,7 +76,6 @@ _SECTIONS = {
     "precision": "model",
     "batch_size": "model",
     "threshold": "model",
-    "log_phi": "privacy",
 }
 
 
@@ -92,10 +90,6 @@ def _coerce(name: str, value: Any) -> Any:
             if isinstance(value, bool) or float(value) != int(value):
                 raise TypeError
             return int(value)
-        if kind == "bool":
-            if not isinstance(value, bool):
-                raise TypeError
-            return value
         return str(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} has an invalid value {value!r}") from None

@@ -128,11 +128,14 @@ class Ingestor:
         self.threshold = threshold
 
     # -- one file ---------------------------------------------------------------------------------
-    def ingest_file(self, path: Path) -> IngestResult:
+    def _inbox_name(self, path: Path) -> str:
         try:
-            relative = str(path.relative_to(self.inbox))
+            return str(path.relative_to(self.inbox))
         except ValueError:
-            relative = path.name
+            return path.name
+
+    def ingest_file(self, path: Path) -> IngestResult:
+        relative = self._inbox_name(path)
         try:
             stat = path.stat()
             data = path.read_bytes()
@@ -200,7 +203,7 @@ class Ingestor:
         relative_store = self._store_path(header)
         dest = self.store / relative_store
         if dest.exists():  # only after a crash, and recover_store() runs before ingest: never overwrite
-            return self._reject(path, str(path.name), RejectedFile(
+            return self._reject(path, self._inbox_name(path), RejectedFile(
                 "conflict", "a file for this SOP Instance UID already lies in the store"), header)
         moved = False
         delete_source = False

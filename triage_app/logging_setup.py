@@ -1,7 +1,6 @@
 """Logging to ``<home>/logs/triage.log`` (private) and stderr.
 
-Log messages never carry patient names or IDs: the code logs counts, reason codes and short
-hashes. ``[privacy] log_phi = true`` exists for debugging at a site and is off by default.
+Log messages never carry patient names, IDs or UIDs: the code logs counts and reason codes.
 """
 
 from __future__ import annotations
