@@ -37,10 +37,13 @@ class Normalization:
         return cls(tuple(float(m) for m in mean), tuple(float(s) for s in std))  # type: ignore[arg-type]
 
 
+IMAGENET = Normalization()
+
+
 def preprocess_image(
     image: np.ndarray | torch.Tensor,
     image_size: int = DEFAULT_IMAGE_SIZE,
-    normalization: Normalization = Normalization(),
+    normalization: Normalization = IMAGENET,
 ) -> torch.Tensor:
     """Turn a 2-D image in [0, 1] (bone bright) into a normalised ``3 x S x S`` float tensor.
 

@@ -71,6 +71,28 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--studies", type=int, default=12)
     demo.add_argument("--seed", type=int, default=0)
 
+    from model.training import get_args_parser
+
+    train = sub.add_parser("train", help="train DenseNet-169 (MURA recipe) on MURA or site data; torchrun-ready")
+    get_args_parser(parser=train)
+
+    evaluate = sub.add_parser("evaluate", help="study-level metrics of a checkpoint on a dataset")
+    evaluate.add_argument("--data", required=True, help="MURA-v1.1 folder or site dataset")
+    evaluate.add_argument("--checkpoint", required=True)
+    evaluate.add_argument("--split", choices=("valid", "train"), default="valid")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--batch-size", type=int, default=8)
+    evaluate.add_argument("--workers", type=int, default=0)
+    evaluate.add_argument("--val-fraction", type=float, default=0.2, help="site data: as used for training")
+    evaluate.add_argument("--seed", type=int, default=0, help="site data: as used for training")
+    evaluate.add_argument("--skip-missing", action="store_true")
+    evaluate.add_argument("--out", help="also write report.json, report.md and roc.png here")
+    evaluate.add_argument("--findings", help="findings.csv with boxes (phantoms): also score CAM localisation")
+
+    export = sub.add_parser("export-dataset", help="write the radiologists' reads as a site dataset")
+    export.add_argument("--out", required=True)
+
     model = sub.add_parser("model", help="model checkpoints")
     model_sub = model.add_subparsers(dest="model_command", metavar="ACTION", parser_class=_Parser)
     init = model_sub.add_parser("init", help="write an untrained or ImageNet-initialised checkpoint")
@@ -101,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     from model.checkpoint import CheckpointError
+    from model.datasets import DataError
     from triage_app.config import ConfigError
 
     try:
@@ -115,8 +138,11 @@ def _dispatch(args: argparse.Namespace) -> int:
             "quarantine": commands.quarantine,
             "phantoms": commands.phantoms,
             "demo": commands.demo,
+            "train": commands.train,
+            "evaluate": commands.evaluate,
+            "export-dataset": commands.export_dataset,
         }[args.command](args)
-    except (CheckpointError, ConfigError) as exc:
+    except (CheckpointError, ConfigError, DataError) as exc:
         raise UserError(str(exc)) from None
     except PermissionError as exc:
         raise UserError(f"permission denied: {exc.filename or exc}") from None

@@ -350,3 +350,58 @@ def demo(args: argparse.Namespace) -> int:
         pipeline.close()
     args.json, args.limit = False, None
     return worklist(args)
+
+
+# -- train, evaluate, export ----------------------------------------------------------------------
+def train(args: argparse.Namespace) -> int:
+    from model.training import main as train_main
+
+    setup_logging(None, getattr(args, "verbose", False))
+    print(f"MURA Triage trainer - {NOT_FOR_CLINICAL_USE}", file=sys.stderr)
+    try:
+        return train_main(args)
+    except (FileNotFoundError, ValueError) as exc:  # --init weights missing, bad batch split ...
+        raise _error(str(exc).splitlines()[0]) from None
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    from model.report import write_report
+    from model.training import evaluate_checkpoint
+
+    setup_logging(None, getattr(args, "verbose", False))
+    checked = evaluate_checkpoint(Path(args.data), Path(args.checkpoint), args.split, args.device, args.batch_size,
+                                  args.workers, args.val_fraction, args.seed, skip_missing=args.skip_missing)
+    result = checked.evaluation
+    output = {"overall": result.report["overall"], "by_study_type": result.report["by_study_type"],
+              "threshold": result.report["threshold"], "loss": result.loss, "note": NOT_FOR_CLINICAL_USE}
+    if args.findings:
+        from model.localization import pointing_game, read_findings
+
+        findings = Path(args.findings)
+        if not findings.is_file():
+            raise _error(f"findings file not found: {findings}")
+        output["localization"] = pointing_game(checked.network, checked.records, read_findings(findings),
+                                               findings.parent, checked.image_size)
+    if args.out:
+        write_report(Path(args.out), result.report, result.labels, result.probabilities,
+                     f"MURA Triage evaluation ({args.split})")
+    if args.json:
+        print(json.dumps(output, indent=2))
+        return 0
+    from model.report import markdown_table
+
+    print(f"# {NOT_FOR_CLINICAL_USE}\n{markdown_table(result.report)}")
+    if "localization" in output:
+        game = output["localization"]
+        print(f"\nCAM pointing game: {game['hits']}/{game['images']} abnormal images "
+              f"({game['pointing_game']}) with {game['tolerance_px_at_224']:g} px tolerance at 224 px")
+    return 0
+
+
+def export_dataset(args: argparse.Namespace) -> int:
+    from triage_app.export import export_reads
+
+    home = _open(args)
+    count, images = export_reads(home, Path(args.out).expanduser())
+    print(f"exported {count} read studies ({images} files) to {args.out} with labels.csv")
+    return 0
