@@ -11,6 +11,7 @@ import json
 import math
 import signal
 import sys
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -49,6 +50,9 @@ from model.report import write_report
 from model.study_types import STUDY_TYPES
 
 CODE_VERSION = "mura-triage-trainer/1"
+#: Options that say where and how to run, not how the model was trained.
+NOT_RECIPE = frozenset({"data", "out", "resume", "no_progress", "command", "home", "verbose", "demo", "model_name",
+                        "gui_inbox", "gui_checkpoint"})
 
 
 def get_args_parser(add_help: bool = True, parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -108,13 +112,16 @@ def weighted_bce(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tens
 
 def train_one_epoch(model: torch.nn.Module, loader: torch.utils.data.DataLoader, optimizer: torch.optim.Optimizer,
                     device: torch.device, precision: str, epoch: int, context: DistributedContext,
-                    show_progress: bool, stop_requested) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """Returns (mean training loss over this rank's images, images per second over all ranks)."""
+                    show_progress: bool, stop_requested,  # type: ignore[no-untyped-def]
+                    on_batch=None) -> tuple[float, float]:
+    """Returns (mean training loss over this rank's images, images per second over all ranks).
+
+    ``on_batch(done, total)`` reports progress to a GUI; the terminal gets a tqdm bar."""
     model.train()
     total, count = 0.0, 0
     started = time.perf_counter()
     bar = tqdm(loader, desc=f"epoch {epoch + 1} train", unit="batch", disable=not show_progress, file=sys.stderr)
-    for images, labels, weights, _ in bar:
+    for step, (images, labels, weights, _) in enumerate(bar, start=1):
         images, labels, weights = images.to(device), labels.to(device), weights.to(device)
         with _autocast(device, precision):
             logits, _cams = model(images)
@@ -126,6 +133,8 @@ def train_one_epoch(model: torch.nn.Module, loader: torch.utils.data.DataLoader,
         count += len(labels)
         rate = count * context.world_size / (time.perf_counter() - started)
         bar.set_postfix(loss=f"{total / count:.4f}", img_s=f"{rate:.1f}")
+        if on_batch is not None:
+            on_batch(step, len(loader))
         if any_rank(stop_requested(), context, device):
             raise KeyboardInterrupt
     elapsed = time.perf_counter() - started
@@ -182,7 +191,7 @@ def _metadata(args: argparse.Namespace, data: Data, epoch: int, evaluation: Eval
         "data": {"kind": data.kind, "path": str(Path(args.data).resolve()),
                  "train": dataset_summary(data.train), "valid": dataset_summary(data.valid)},
         "recipe": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items()
-                   if k not in ("data", "out", "resume", "no_progress", "command", "home", "verbose")},
+                   if k not in NOT_RECIPE},
         "type_weights": {t: list(w) for t, w in data.weights.items()},
         "epoch": epoch + 1,
         "trained": True,
@@ -192,7 +201,7 @@ def _metadata(args: argparse.Namespace, data: Data, epoch: int, evaluation: Eval
     return CheckpointMetadata(
         image_size=args.image_size, threshold=args.threshold, training=training,
         study_types=sorted({r.study_type for r in data.train}),
-        name="DenseNet-169", demo=getattr(args, "demo", False),
+        name=getattr(args, "model_name", "DenseNet-169"), demo=getattr(args, "demo", False),
     )
 
 
@@ -217,8 +226,10 @@ def _resume_args(args: argparse.Namespace) -> tuple[argparse.Namespace, dict]:
     return merged, {"state": loaded, "extra": loaded.extra}
 
 
-def main(args: argparse.Namespace) -> int:
-    """Train; returns 0, or 130 after Ctrl-C (last.ckpt saved)."""
+def main(args: argparse.Namespace, on_progress=None) -> int:  # type: ignore[no-untyped-def]
+    """Train; returns 0, or 130 after Ctrl-C (last.ckpt saved).
+
+    ``on_progress(done, total)`` counts training batches over all epochs (for the demo's progress bar)."""
     resume_state = None
     if args.resume:
         args, resume_state = _resume_args(args)
@@ -229,13 +240,13 @@ def main(args: argparse.Namespace) -> int:
     if context.enabled and device.type == "cuda":
         device = torch.device("cuda", context.local_rank)
     try:
-        return _train(args, device, context, resume_state)
+        return _train(args, device, context, resume_state, on_progress)
     finally:
         shutdown_distributed()
 
 
 def _train(args: argparse.Namespace, device: torch.device, context: DistributedContext,
-           resume_state: dict | None) -> int:
+           resume_state: dict | None, on_progress=None) -> int:  # type: ignore[no-untyped-def]
     out = Path(args.out)
     show = context.is_main and not args.no_progress
     data = load_data(args)
@@ -273,7 +284,8 @@ def _train(args: argparse.Namespace, device: torch.device, context: DistributedC
     def _on_sigint(_signum: int, _frame: object) -> None:
         interrupted["flag"] = True
 
-    previous = signal.signal(signal.SIGINT, _on_sigint)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _on_sigint) if in_main_thread else None
     completed = start_epoch - 1  # last epoch whose training and validation finished
     best_eval: Evaluation | None = None
     try:
@@ -281,8 +293,12 @@ def _train(args: argparse.Namespace, device: torch.device, context: DistributedC
             sampler.set_epoch(epoch)
             train_set.set_epoch(epoch)
             started = time.perf_counter()
+            on_batch = None
+            if on_progress is not None:
+                def on_batch(done: int, total: int, epoch: int = epoch) -> None:
+                    on_progress((epoch - start_epoch) * total + done, (args.epochs - start_epoch) * total)
             train_loss, images_per_s = train_one_epoch(model, loader, optimizer, device, args.precision, epoch,
-                                                       context, show, lambda: interrupted["flag"])
+                                                       context, show, lambda: interrupted["flag"], on_batch)
             evaluation = evaluate(model, valid_set, device, args.precision, context, args.batch_size,
                                   args.workers, args.threshold, show)
             scheduler.step(evaluation.loss)
@@ -312,7 +328,8 @@ def _train(args: argparse.Namespace, device: torch.device, context: DistributedC
                   f"resume with --resume {out}", file=sys.stderr)
         return 130
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous)
     if context.is_main and best_eval is not None:
         write_report(out, best_eval.report, best_eval.labels, best_eval.probabilities, "MURA Triage validation")
     return 0

@@ -8,6 +8,9 @@ from triage_app.config import ConfigError, open_home, resolve_home
 
 
 def test_home_resolution_order(tmp_path: Path, monkeypatch) -> None:
+    from triage_app import config
+
+    monkeypatch.setattr(config, "user_preferences_path", lambda: tmp_path / "none" / "preferences.toml")
     monkeypatch.setenv("MURA_TRIAGE_HOME", str(tmp_path / "env"))
     assert resolve_home(tmp_path / "cli") == (tmp_path / "cli").resolve()
     assert resolve_home(None) == (tmp_path / "env").resolve()
@@ -45,3 +48,25 @@ def test_invalid_values_are_refused_with_a_message(tmp_path: Path, text: str) ->
     (root / "config.toml").write_text(text)
     with pytest.raises(ConfigError):
         open_home(root)
+
+
+def test_settings_round_trip_and_refusal(tmp_path: Path) -> None:
+    from triage_app.config import Settings, load_settings, save_settings
+
+    path = tmp_path / "config.toml"
+    settings = Settings(inbox=str(tmp_path / "in"), checkpoint="models/a.ckpt", device="cpu", precision="fp32",
+                        threshold=0.4, stable_seconds=20.0)
+    save_settings(path, settings)
+    assert load_settings(path) == settings
+    with pytest.raises(ConfigError):
+        save_settings(path, Settings(stable_seconds=-3))
+    assert load_settings(path) == settings  # a refused value never reaches the file
+
+
+def test_remembered_home(tmp_path: Path, monkeypatch) -> None:
+    from triage_app import config
+
+    monkeypatch.delenv("MURA_TRIAGE_HOME", raising=False)
+    monkeypatch.setattr(config, "user_preferences_path", lambda: tmp_path / "prefs" / "preferences.toml")
+    config.remember_home(tmp_path / "chosen")
+    assert config.resolve_home(None) == (tmp_path / "chosen").resolve()

@@ -131,3 +131,15 @@ def test_two_gloo_processes_match_one_process(data: Path, tmp_path: Path) -> Non
     for key in ("n_studies", "kappa", "sensitivity", "specificity", "accuracy", "tp", "fp", "tn", "fn"):
         assert ra[key] == rb[key], key
     assert ra["auroc"] == pytest.approx(rb["auroc"], abs=1e-9)
+
+
+def test_unreadable_training_image_is_named(data: Path, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    copy = tmp_path / "MURA-v1.1"
+    shutil.copytree(data, copy)
+    first = (copy / "train_image_paths.csv").read_text().splitlines()[0]
+    (copy.parent / first).write_bytes(b"this is not a PNG")
+    assert main(["train", "--data", str(copy), "--out", str(tmp_path / "o"), "--epochs", "1", *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read training image" in err and "image1.png" in err

@@ -50,3 +50,22 @@ def test_studies_complete_after_stable_seconds(tmp_path) -> None:
     with sessions() as session:
         status = {s.study_uid: s.status for s in session.query(Study)}
     assert status == {"old": "complete", "new": "receiving"}
+
+
+def test_filters_search_and_sorting(tmp_path) -> None:
+    from triage_app.worklist import WorklistFilter, worklist_count
+
+    sessions = make_session_factory(make_engine(tmp_path / "t.db"))
+    with sessions.begin() as session:
+        for i, (study_type, status) in enumerate([("WRIST", "complete"), ("HAND", "read"), ("WRIST", "receiving")]):
+            study = _study(f"s{i}", i, 0.1 * (i + 1), status=status)
+            study.study_type, study.patient_name, study.accession_number = study_type, f"DOE^JANE{i}", f"ACC{i}"
+            session.add(study)
+    with sessions() as session:
+        assert [s.study_uid for s in worklist(session, filters=WorklistFilter(study_types=frozenset({"WRIST"})))] \
+            == ["s2", "s0"]
+        assert worklist_count(session, WorklistFilter(statuses=frozenset({"read"}))) == 1
+        assert [s.study_uid for s in worklist(session, filters=WorklistFilter(search="jane1"))] == ["s1"]
+        assert [s.study_uid for s in worklist(session, filters=WorklistFilter(search="acc2"))] == ["s2"]
+        assert [s.study_uid for s in worklist(session, sort="probability")] == ["s0", "s1", "s2"]
+        assert [s.study_uid for s in worklist(session, sort="patient", descending=True)] == ["s2", "s1", "s0"]

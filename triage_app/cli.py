@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--home", help="data home (default: $MURA_TRIAGE_HOME or the user data dir)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    parser.add_argument("--inbox", dest="gui_inbox", metavar="DIR", help="window: hot folder to watch")
+    parser.add_argument("--checkpoint", dest="gui_checkpoint", metavar="PATH", help="window: model checkpoint")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     watch = sub.add_parser("watch", help="watch the hot folder, score and keep the worklist")
@@ -108,10 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
     try:
+        if args.command is None:
+            from triage_app.commands import window
+
+            return window(args)
         return _dispatch(args)
     except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -41,6 +41,22 @@ def _open(args: argparse.Namespace, **overrides: Any) -> Home:
     return home
 
 
+# -- the window -----------------------------------------------------------------------------------
+def window(args: argparse.Namespace) -> int:
+    """``mura-triage [--home DIR] [--inbox DIR] [--checkpoint PATH]``: open the triage window."""
+    overrides: dict[str, Any] = {}
+    if args.gui_inbox:
+        inbox = Path(args.gui_inbox).expanduser().resolve()
+        if not inbox.is_dir():
+            raise _error(f"inbox folder does not exist: {inbox}")
+        overrides["inbox"] = str(inbox)
+    args.checkpoint = args.gui_checkpoint
+    home = _open(args, **overrides)
+    from triage_app.gui.app import run_window
+
+    return run_window(home)
+
+
 # -- watch ----------------------------------------------------------------------------------------
 def watch(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {}
@@ -301,48 +317,36 @@ def phantoms(args: argparse.Namespace) -> int:
     return 0
 
 
-DEMO_SETTINGS = {"settle_seconds": 0.5, "stable_seconds": 3.0, "poll_seconds": 0.5}
-
-
 def demo_home_root(args: argparse.Namespace) -> Path:
     from triage_app.config import default_home
 
     return resolve_home(args.home) if args.home else default_home() / "demo"
 
 
-def ensure_demo_model(home: Home) -> Path:
-    """The demo model lives in the home's models/ and is reused by later runs."""
-    from model.checkpoint import CheckpointMetadata, save_checkpoint
-    from model.network import build_network
-
-    path = home.models_dir / "demo.ckpt"
-    if not path.exists():
-        metadata = CheckpointMetadata(
-            name="DenseNet-169 DEMO (untrained)", demo=True,
-            training={"init": "none", "trained": False, "data": "none",
-                      "note": "DEMO: untrained weights; probabilities are meaningless"},
-        )
-        save_checkpoint(path, build_network("none", seed=0), metadata)
-    return path
-
-
 def demo(args: argparse.Namespace) -> int:
-    from model.phantom_datasets import write_dicom_dataset
-    from triage_app.pipeline import Pipeline
+    from triage_app import demo as demo_core
 
-    if not args.headless:
-        raise _error("the demo window is not available yet; run `mura-triage demo --headless`")
     root = demo_home_root(args)
-    checkpoint = ensure_demo_model(open_home(root))
-    home = open_home(root, {**DEMO_SETTINGS, "checkpoint": str(checkpoint)})
+    home = open_home(root, dict(demo_core.DEMO_SETTINGS))
     setup_logging(home.logs_dir, getattr(args, "verbose", False))
     print(f"DEMO - synthetic data. {NOT_FOR_CLINICAL_USE}\nhome: {home.root}", file=sys.stderr)
-    write_dicom_dataset(home.inbox_dir / f"demo-{int(time.time())}", args.studies, 0.5, args.seed)
-    for side_file in home.inbox_dir.glob("demo-*/*.csv"):
-        side_file.rename(home.root / side_file.name)  # labels stay in the home, not in the hot folder
+    staging = demo_core.stage_demo_studies(home, args.studies, args.seed)
+    if not args.headless:
+        from triage_app.gui.app import run_demo
+
+        return run_demo(home, staging, demo_core.needs_training(home),
+                        lambda progress: demo_core.train_demo_model(home, progress))
+    if demo_core.needs_training(home):
+        print("training the demo model on synthetic phantoms (first run only, a few minutes) ...", file=sys.stderr)
+        demo_core.train_demo_model(home)
+    for study in sorted(staging.iterdir()):
+        study.rename(home.inbox_dir / study.name)
+    home = open_home(root, {**demo_core.DEMO_SETTINGS, "checkpoint": str(demo_core.demo_checkpoint(home))})
+    from triage_app.pipeline import Pipeline
+
     pipeline = Pipeline(home)
     try:
-        print(f"model: {pipeline.inference.description} - DEMO model", file=sys.stderr)
+        print(f"model: {pipeline.inference.description} - DEMO model (synthetic data)", file=sys.stderr)
         started = time.perf_counter()
         pipeline.run_once(timeout=1800)
         _print_summary(pipeline, time.perf_counter() - started)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+import tomli_w
 
 HOME_ENV = "MURA_TRIAGE_HOME"
 APP_NAME = "mura-triage"
@@ -29,9 +30,30 @@ def default_home() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def user_preferences_path() -> Path:
+    """Per-user file that remembers the data home chosen in Settings (the home cannot hold it itself)."""
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "preferences.toml"
+
+
+def remembered_home() -> Path | None:
+    path = user_preferences_path()
+    try:
+        value = tomllib.loads(path.read_text(encoding="utf-8")).get("home")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return Path(value) if isinstance(value, str) and value else None
+
+
+def remember_home(home: Path) -> None:
+    path = user_preferences_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tomli_w.dumps({"home": str(home)}), encoding="utf-8")
+
+
 def resolve_home(cli_value: str | os.PathLike[str] | None = None) -> Path:
-    """``--home`` wins over ``$MURA_TRIAGE_HOME``, which wins over the platform's user data dir."""
-    raw = cli_value or os.environ.get(HOME_ENV) or default_home()
+    """``--home`` wins over ``$MURA_TRIAGE_HOME``, then the home chosen in Settings, then the
+    platform's user data dir."""
+    raw = cli_value or os.environ.get(HOME_ENV) or remembered_home() or default_home()
     return Path(raw).expanduser().resolve()
 
 
@@ -176,3 +198,19 @@ def load_settings(path: Path, overrides: dict[str, Any] | None = None) -> Settin
     settings = Settings(**values)
     settings.validate()
     return settings
+
+
+def save_settings(path: Path, settings: Settings) -> None:
+    """Write ``config.toml`` (validated first; an invalid setting raises :class:`ConfigError`)."""
+    settings.validate()
+    data: dict[str, Any] = {}
+    for name, section in _SECTIONS.items():
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        (data.setdefault(section, {}) if section else data)[name] = value
+    text = "# MURA Triage configuration (written by Settings). Research tool - not for clinical use.\n"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text + tomli_w.dumps(data), encoding="utf-8")
+    tmp.chmod(0o600)
+    os.replace(tmp, path)

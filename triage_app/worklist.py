@@ -7,29 +7,77 @@ A study the model could not assess is never hidden or sunk.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from model.study_types import OTHER
 from triage_app.db import ScoringState, Study, StudyStatus, View, utcnow
 
 
-def worklist_select() -> Select[tuple[Study]]:
+@dataclass(frozen=True)
+class WorklistFilter:
+    """What the user narrowed the list to; empty means everything."""
+
+    study_types: frozenset[str] = frozenset()
+    statuses: frozenset[str] = frozenset()
+    search: str = ""  # patient name / ID or accession number, case-insensitive substring
+
+    def apply(self, query: Select) -> Select:
+        if self.study_types:
+            query = query.where(Study.study_type.in_(self.study_types))
+        if self.statuses:
+            query = query.where(Study.status.in_(self.statuses))
+        text = self.search.strip()
+        if text:
+            pattern = f"%{text.replace('%', '').replace('_', '')}%"
+            query = query.where(or_(Study.patient_name.ilike(pattern), Study.patient_id.ilike(pattern),
+                                    Study.accession_number.ilike(pattern)))
+        return query
+
+
+#: Columns a user may sort by instead of the triage order.
+SORTABLE = {
+    "probability": Study.probability,
+    "patient": Study.patient_name,
+    "patient_id": Study.patient_id,
+    "accession": Study.accession_number,
+    "study_type": Study.study_type,
+    "received": Study.first_received_at,
+    "status": Study.status,
+}
+
+
+def triage_order() -> tuple:
     unread_first = case((Study.status == StudyStatus.READ, 1), else_=0)
     manual_first = case((Study.scoring_state == ScoringState.FAILED, 0), else_=1)
     scored_first = case((Study.probability.is_(None), 1), else_=0)
-    return select(Study).order_by(
-        unread_first, manual_first, scored_first, Study.probability.desc(), Study.first_received_at, Study.id
-    )
+    return (unread_first, manual_first, scored_first, Study.probability.desc(), Study.first_received_at, Study.id)
 
 
-def worklist(session: Session, limit: int | None = None, offset: int = 0) -> list[Study]:
-    query = worklist_select().offset(offset)
+def worklist_select(filters: WorklistFilter | None = None, sort: str | None = None,
+                    descending: bool = False) -> Select[tuple[Study]]:
+    """The triage order by default; ``sort`` names a :data:`SORTABLE` column instead."""
+    query = (filters or WorklistFilter()).apply(select(Study))
+    if sort is None:
+        return query.order_by(*triage_order())
+    column = SORTABLE[sort]
+    return query.order_by(column.desc() if descending else column.asc(), Study.id)
+
+
+def worklist(session: Session, limit: int | None = None, offset: int = 0, filters: WorklistFilter | None = None,
+             sort: str | None = None, descending: bool = False) -> list[Study]:
+    query = worklist_select(filters, sort, descending).offset(offset)
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+def worklist_count(session: Session, filters: WorklistFilter | None = None) -> int:
+    query = (filters or WorklistFilter()).apply(select(func.count(Study.id)))
+    return int(session.scalar(query) or 0)
 
 
 def mark_stable_studies_complete(session: Session, stable_seconds: float, now: datetime | None = None) -> int:

@@ -1,0 +1,93 @@
+"""Start the window: ``mura-triage [--home DIR] [--inbox DIR] [--checkpoint PATH]`` and ``mura-triage demo``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
+
+from triage_app.config import Home
+from triage_app.gui.controller import PipelineController
+from triage_app.gui.main_window import MainWindow
+from triage_app.gui.workers import Worker, start
+
+
+def application() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("MURA Triage")
+    app.setOrganizationName("MURA Triage")
+    return app  # type: ignore[return-value]
+
+
+def open_window(home: Home) -> MainWindow:
+    controller = PipelineController(home)
+    window = MainWindow(controller)
+    controller.start()
+    return window
+
+
+def run_window(home: Home) -> int:
+    app = application()
+    window = open_window(home)
+    window.show()
+    return app.exec()
+
+
+class DemoFeeder:
+    """Drops the demo's staged studies into the inbox over ``seconds`` so the worklist visibly reorders."""
+
+    def __init__(self, staging: Path, inbox: Path, seconds: float = 60.0) -> None:
+        self.studies = sorted(p for p in staging.iterdir() if p.is_dir())
+        self.inbox = inbox
+        self.timer = QTimer()
+        self.timer.setInterval(int(1000 * seconds / max(len(self.studies), 1)))
+        self.timer.timeout.connect(self.drop_next)
+
+    def start(self) -> None:
+        self.drop_next()
+        self.timer.start()
+
+    def drop_next(self) -> None:
+        if not self.studies:
+            self.timer.stop()
+            return
+        study = self.studies.pop(0)
+        target = self.inbox / study.name
+        tmp = self.inbox / f".{study.name}.incoming"  # hidden while copying: taken only once renamed
+        shutil.copytree(study, tmp)
+        os.replace(tmp, target)
+        shutil.rmtree(study)
+
+
+def run_demo(home: Home, staging: Path, needs_training: bool, train) -> int:  # type: ignore[no-untyped-def]
+    """Train the demo model if needed (progress dialog), then open the window and feed the studies."""
+    app = application()
+    state: dict = {}
+
+    def open_demo_window() -> None:
+        home.settings.checkpoint = str(home.models_dir / "demo.ckpt")
+        window = open_window(home)
+        window.setWindowTitle("MURA Triage - DEMO (synthetic data) - not for clinical use")
+        window.show()
+        feeder = DemoFeeder(staging, home.inbox_dir)
+        feeder.start()
+        state.update(window=window, feeder=feeder)
+
+    if needs_training:
+        dialog = QProgressDialog("Training the demo model on synthetic phantoms (first run only) ...", None, 0, 100)
+        dialog.setWindowTitle("MURA Triage demo")
+        dialog.setMinimumDuration(0)
+        worker = Worker(lambda: train(lambda done, total: worker.signals.progress.emit(done, total)))
+        worker.signals.progress.connect(lambda done, total: (dialog.setMaximum(total), dialog.setValue(done)))
+        worker.signals.finished.connect(lambda _result: (dialog.reset(), open_demo_window()))
+        worker.signals.errored.connect(lambda message: (dialog.reset(), QMessageBox.critical(
+            None, "Demo model", f"Training the demo model failed:\n{message}"), app.quit()))
+        state["worker"] = start(worker)
+        dialog.show()
+    else:
+        open_demo_window()
+    return app.exec()
