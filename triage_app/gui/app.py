@@ -7,6 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import torch
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
@@ -23,6 +24,14 @@ def application() -> QApplication:
     return app  # type: ignore[return-value]
 
 
+def reserve_core_for_gui() -> int:
+    """Leave one core to the window: CPU inference on every core makes the event loop stutter.
+    Returns the previous torch thread count."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    return previous
+
+
 def open_window(home: Home) -> MainWindow:
     controller = PipelineController(home)
     window = MainWindow(controller)
@@ -32,6 +41,7 @@ def open_window(home: Home) -> MainWindow:
 
 def run_window(home: Home) -> int:
     app = application()
+    reserve_core_for_gui()
     window = open_window(home)
     window.show()
     return app.exec()
@@ -66,6 +76,7 @@ class DemoFeeder:
 def run_demo(home: Home, staging: Path, needs_training: bool, train) -> int:  # type: ignore[no-untyped-def]
     """Train the demo model if needed (progress dialog), then open the window and feed the studies."""
     app = application()
+    reserve_core_for_gui()
     state: dict = {}
 
     def open_demo_window() -> None:

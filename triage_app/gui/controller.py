@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 
-import torch
 from PySide6.QtCore import QObject, Signal
 from sqlalchemy import func, select
 
@@ -27,8 +25,6 @@ class PipelineController(QObject):
 
     def __init__(self, home: Home, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        # Leave a core to the window: CPU inference on every core makes the event loop stutter.
-        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
         self.home = home
         self.model_error: str | None = None
         self.pipeline = self._make_pipeline()
