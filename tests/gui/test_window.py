@@ -205,3 +205,24 @@ def test_gui_thread_never_stalls_while_200_views_are_ingested_and_scored(qtbot, 
     window.close()
     torch.set_num_threads(previous_threads)
     assert stall < 0.2
+
+
+def test_data_never_queries_the_database(qtbot, tmp_path: Path) -> None:
+    from sqlalchemy import event
+
+    from triage_app.db import Study, make_engine, make_session_factory
+    from triage_app.gui.worklist_model import PAGE, WorklistModel
+
+    engine = make_engine(tmp_path / "t.db")
+    with make_session_factory(engine).begin() as session:
+        session.add_all(Study(study_uid=f"1.{i}", study_type="HAND", probability=i / 500) for i in range(450))
+    model = WorklistModel(make_session_factory(engine))
+    assert model.rowCount() == PAGE and model.canFetchMore()
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    for row in range(model.rowCount()):
+        for column in range(model.columnCount()):
+            model.data(model.index(row, column))
+    assert statements == []
+    model.fetchMore()
+    assert model.rowCount() == 2 * PAGE and statements  # fetching more is where queries happen
