@@ -132,9 +132,11 @@ def make_phantom(
         else:
             dist_across_line = (xx - center[0]) * direction[0] + (yy - center[1]) * direction[1]
             wobble = 2.0 * np.sin((xx * normal[0] + yy * normal[1]) / 4.0)
-            gap = np.abs(dist_across_line + wobble) < max(1.5, 0.08 * r)
+            # a dark, slightly jagged gap through the whole bone, wide enough to survive the
+            # downscaling to the network's input (a few pixels at 224 px)
+            gap = np.abs(dist_across_line + wobble) < max(2.5, 0.14 * r)
             within = _segment_distance(xx, yy, a, b) < r * 1.05
-            image[gap & within] = 0.12 + 0.2 * tissue[gap & within]
+            image[gap & within] = 0.10 + 0.2 * tissue[gap & within]
             extent = (r * 1.3) * np.abs(normal) + (r * 0.5 + 4) * np.abs(direction)
         x0, y0 = np.floor(center - extent).astype(int)
         x1, y1 = np.ceil(center + extent).astype(int)

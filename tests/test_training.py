@@ -38,6 +38,7 @@ def test_training_writes_checkpoints_metrics_and_report(data: Path, tmp_path: Pa
     best = load_checkpoint(out / "best.ckpt")
     training = best.metadata.training
     assert best.metadata.image_size == 64 and training["trained"] is True
+    assert best.metadata.demo and "DEMO" in best.metadata.name  # trained on phantoms: labelled synthetic
     assert training["data"]["kind"] == "mura" and training["data"]["train"]["images"] > 0
     assert training["recipe"]["lr"] == 1e-4 and training["recipe"]["batch_size"] == 8
     assert "overall" in training["validation"] and training["code_version"]

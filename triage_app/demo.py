@@ -47,8 +47,6 @@ def train_demo_model(home: Home, on_progress: Callable[[int, int], None] | None 
     shutil.rmtree(run, ignore_errors=True)
     write_mura_dataset(data, DEMO_TRAINING_STUDIES, abnormal_fraction=0.5, seed=1234)
     args = get_args_parser().parse_args(["--data", str(data / "MURA-v1.1"), "--out", str(run), *DEMO_RECIPE])
-    args.demo = True
-    args.model_name = "DenseNet-169 DEMO (synthetic phantoms)"
     if train(args, on_progress) != 0:
         raise RuntimeError("demo model training was interrupted")
     shutil.copy2(run / "best.ckpt", demo_checkpoint(home))

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, case, func, or_, select, update
+from sqlalchemy import Select, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from model.study_types import OTHER
-from triage_app.db import ScoringState, Study, StudyStatus, View, utcnow
+from triage_app.db import TRIAGE_ORDER_EXPRESSIONS, ScoringState, Study, StudyStatus, View, utcnow
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,9 @@ SORTABLE = {
 
 
 def triage_order() -> tuple:
-    unread_first = case((Study.status == StudyStatus.READ, 1), else_=0)
-    manual_first = case((Study.scoring_state == ScoringState.FAILED, 0), else_=1)
-    scored_first = case((Study.probability.is_(None), 1), else_=0)
-    return (unread_first, manual_first, scored_first, Study.probability.desc(), Study.first_received_at, Study.id)
+    """The triage order as literal SQL, so that SQLite walks the matching expression index
+    (``ix_studies_triage``, see :mod:`triage_app.db`) instead of sorting every study for each page."""
+    return (text(TRIAGE_ORDER_EXPRESSIONS),)
 
 
 def worklist_select(filters: WorklistFilter | None = None, sort: str | None = None,
@@ -65,6 +64,14 @@ def worklist_select(filters: WorklistFilter | None = None, sort: str | None = No
         return query.order_by(*triage_order())
     column = SORTABLE[sort]
     return query.order_by(column.desc() if descending else column.asc(), Study.id)
+
+
+def index_is_used(session: Session) -> bool:
+    """True when SQLite plans the triage order from ``ix_studies_triage`` (no temp B-tree sort)."""
+    compiled = worklist_select().limit(10).compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+    plan = session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")).all()
+    details = " ".join(str(row[-1]) for row in plan)
+    return "ix_studies_triage" in details and "TEMP B-TREE" not in details
 
 
 def worklist(session: Session, limit: int | None = None, offset: int = 0, filters: WorklistFilter | None = None,

@@ -226,3 +226,20 @@ def test_data_never_queries_the_database(qtbot, tmp_path: Path) -> None:
     assert statements == []
     model.fetchMore()
     assert model.rowCount() == 2 * PAGE and statements  # fetching more is where queries happen
+
+
+def test_rescore_all_unread_with_progress_and_about_box(qtbot, tmp_path: Path, untrained_checkpoint) -> None:
+    from triage_app.gui.about import about_text
+
+    window = make_window(qtbot, tmp_path / "home", untrained_checkpoint)
+    write_study(window.controller.home.inbox_dir / "a", "WRIST", views=1, seed=91)
+    write_study(window.controller.home.inbox_dir / "b", "HAND", views=1, seed=92)
+    wait_scored(qtbot, window, 2)
+    worker = window.rescore_unread()
+    with qtbot.waitSignal(worker.signals.finished, timeout=120_000) as finished:
+        pass
+    assert finished.args == [2]
+    wait_scored(qtbot, window, 2)
+    text = about_text(window.controller.pipeline.checkpoint)
+    assert "not for clinical use" in text and "Untrained weights" in text
+    window.close()

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
 from model.study_types import OTHER
-from triage_app.db import ScoringState, StudyStatus, View
-from triage_app.worklist import WorklistFilter, worklist, worklist_count
+from triage_app.db import ScoringState, Study, StudyStatus, View
+from triage_app.worklist import WorklistFilter, worklist_count, worklist_select
 
 PAGE = 200
 COLUMNS = ("Priority", "Abnormality", "Patient", "Patient ID", "Accession", "Study type", "Views", "Received",
@@ -50,12 +50,12 @@ class Row:
     read_label: str | None
 
 
-def _flag(study) -> str:  # type: ignore[no-untyped-def]
-    if study.scoring_state == ScoringState.FAILED:
+def _flag(scoring_state: str, probability: float | None, abnormal: bool | None) -> str:
+    if scoring_state == ScoringState.FAILED:
         return "read manually"
-    if study.probability is None:
+    if probability is None:
         return "unscored"
-    return "abnormal" if study.abnormal else "normal"
+    return "abnormal" if abnormal else "normal"
 
 
 class WorklistModel(QAbstractTableModel):
@@ -71,17 +71,20 @@ class WorklistModel(QAbstractTableModel):
 
     # -- loading ----------------------------------------------------------------------------------
     def _query(self, offset: int, limit: int) -> tuple[list[Row], int]:
+        """One page of plain rows (columns, not ORM objects: a refresh may re-read thousands)."""
+        views = (select(func.count(View.id)).where(View.study_id == Study.id).correlate(Study)
+                 .scalar_subquery())
+        query = worklist_select(self.filters, self.sort_key, self.descending).with_only_columns(
+            Study.study_uid, Study.scoring_state, Study.probability, Study.abnormal, Study.patient_name,
+            Study.patient_id, Study.accession_number, Study.study_type, views, Study.first_received_at,
+            Study.status, Study.read_label,
+        ).offset(offset).limit(limit)
         with self.sessions() as session:
-            studies = worklist(session, limit=limit, offset=offset, filters=self.filters, sort=self.sort_key,
-                               descending=self.descending)
-            ids = [s.id for s in studies]
-            counts = dict(session.execute(
-                select(View.study_id, func.count(View.id)).where(View.study_id.in_(ids)).group_by(View.study_id)
-            ).all()) if ids else {}
+            rows = [Row(uid, _flag(state, probability, abnormal), probability, name or "", pid or "", acc or "",
+                        study_type, count, received, status, read_label)
+                    for (uid, state, probability, abnormal, name, pid, acc, study_type, count, received, status,
+                         read_label) in session.execute(query)]
             total = worklist_count(session, self.filters)
-            rows = [Row(s.study_uid, _flag(s), s.probability, s.patient_name or "", s.patient_id or "",
-                        s.accession_number or "", s.study_type, counts.get(s.id, 0), s.first_received_at,
-                        s.status, s.read_label) for s in studies]
         return rows, total
 
     def reload(self) -> None:
