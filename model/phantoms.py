@@ -100,7 +100,8 @@ def make_phantom(
         tissue = np.maximum(tissue, np.clip((2.3 * r + 10 - dist) / 8.0, 0, 1))
         cortex = 0.18 * r + 1.5
         inside = np.clip((r - dist) / 1.5, 0, 1)
-        shell = np.where(dist > r - cortex, 0.95, 0.62 + 0.08 * rng.random())
+        # cortex brighter than medulla, both well below metal (1.0), as on a real radiograph
+        shell = np.where(dist > r - cortex, 0.78, 0.52 + 0.08 * rng.random())
         bone_layer = np.maximum(bone_layer, inside * shell)
     image = image + 0.28 * tissue
     image = np.maximum(image, bone_layer)

@@ -120,3 +120,9 @@ def test_unreadable_checkpoint_in_watch_is_one_line(home: Path, tmp_path: Path) 
 def test_version_and_module_entry_point(home: Path) -> None:
     result = _run("--version", home=home)
     assert result.returncode == 0 and result.stdout.startswith("mura-triage ")
+
+
+def test_window_without_a_display_is_one_line(home: Path, tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "triage_app", "--home", str(home)], capture_output=True,
+                            text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert result.returncode == 2 and "no display" in result.stderr and "Traceback" not in result.stderr

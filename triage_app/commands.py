@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -42,8 +43,18 @@ def _open(args: argparse.Namespace, **overrides: Any) -> Home:
 
 
 # -- the window -----------------------------------------------------------------------------------
+def _require_display() -> None:
+    """Qt aborts the process without a display; say so in one line instead."""
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
+    ):
+        raise _error("no display to open the window on; run `mura-triage watch` (headless) or "
+                     "`mura-triage demo --headless`")
+
+
 def window(args: argparse.Namespace) -> int:
     """``mura-triage [--home DIR] [--inbox DIR] [--checkpoint PATH]``: open the triage window."""
+    _require_display()
     overrides: dict[str, Any] = {}
     if args.gui_inbox:
         inbox = Path(args.gui_inbox).expanduser().resolve()
@@ -326,6 +337,8 @@ def demo_home_root(args: argparse.Namespace) -> Path:
 def demo(args: argparse.Namespace) -> int:
     from triage_app import demo as demo_core
 
+    if not args.headless:
+        _require_display()
     root = demo_home_root(args)
     home = open_home(root, dict(demo_core.DEMO_SETTINGS))
     setup_logging(home.logs_dir, getattr(args, "verbose", False))
