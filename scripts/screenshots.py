@@ -45,7 +45,7 @@ def run_window(args: argparse.Namespace) -> int:
     staging = Path(args.home) / "staging"
     write_dicom_dataset(staging, args.studies, 0.5, seed=args.seed)
     findings = (staging / "findings.csv").read_text().splitlines()
-    for side in staging.glob("*.csv"):
+    for side in (p for p in staging.iterdir() if p.is_file()):  # labels, findings, synthetic marker
         side.unlink()
     shutil.move(str(staging), str(home.inbox_dir / "demo"))
     hardware_accessions = {line.split(",")[0].split("/")[0] for line in findings if ",hardware," in line}
