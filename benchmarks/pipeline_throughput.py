@@ -10,7 +10,6 @@ decoding, preprocessing or database). The gap is what safety and bookkeeping cos
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import shutil
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pydicom
 import torch
+from _output import emit  # benchmarks/_output.py, beside this script
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
@@ -119,9 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                                           "baseline_read_and_move_files_per_s": round(base, 2)}
             results[f"scoring_{label}"] = {"pipeline_views_per_s": round(views or 0.0, 2)}
     results["scoring_baseline_forward_only_views_per_s"] = round(baseline_forward(8, 4), 2)
-    print(json.dumps(results, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
+    emit(results, args.json)
     return 0
 
 

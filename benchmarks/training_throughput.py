@@ -7,7 +7,6 @@ per precision. ``python benchmarks/training_throughput.py [--image-size 224] [--
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import tempfile
@@ -15,6 +14,7 @@ import time
 from pathlib import Path
 
 import torch
+from _output import emit  # benchmarks/_output.py, beside this script
 
 from model.datasets import ViewDataset, load_mura, type_weights
 from model.devices import describe, select_device
@@ -56,9 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {"device": describe(device), "cpu": platform.processor() or platform.machine(),
               "threads": torch.get_num_threads(), "image_size": args.image_size, "batch_size": 8,
               "train_images_per_s": figures, "baseline": "fp32"}
-    print(json.dumps(result, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
+    emit(result, args.json)
     return 0
 
 

@@ -8,7 +8,6 @@ Beside a baseline in the same run: a naive model that loads every study up front
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -19,6 +18,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
+from _output import emit  # benchmarks/_output.py, beside this script
 from PySide6.QtWidgets import QApplication, QTableView
 from sqlalchemy import insert
 
@@ -87,9 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         "data_calls_all_loaded_cells_s": round(data_s, 4),
         "baseline_load_every_study_s": round(baseline_s, 4),
     }
-    print(json.dumps(result, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
+    emit(result, args.json)
     return 0
 
 

@@ -62,3 +62,13 @@ def print_summary(pipeline: Any, seconds: float) -> None:
     print("summary: " + json.dumps(summary), file=sys.stderr)
 
 
+
+
+def inbox_override(raw: str | None) -> dict[str, Any]:
+    """``--inbox DIR`` as a settings override; a folder that does not exist is a one-line error."""
+    if not raw:
+        return {}
+    inbox = Path(raw).expanduser().resolve()
+    if not inbox.is_dir():
+        raise user_error(f"inbox folder does not exist: {inbox}")
+    return {"inbox": str(inbox)}

@@ -13,19 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from triage_app import NOT_FOR_CLINICAL_USE
-from triage_app.commands.common import open_home_for, print_summary, require_display, user_error
+from triage_app.commands.common import (
+    inbox_override,
+    open_home_for,
+    print_summary,
+    require_display,
+    user_error,
+)
 
 
 # -- the window -----------------------------------------------------------------------------------
 def window(args: argparse.Namespace) -> int:
     """``mura-triage [--home DIR] [--inbox DIR] [--checkpoint PATH]``: open the triage window."""
     require_display()
-    overrides: dict[str, Any] = {}
-    if args.gui_inbox:
-        inbox = Path(args.gui_inbox).expanduser().resolve()
-        if not inbox.is_dir():
-            raise user_error(f"inbox folder does not exist: {inbox}")
-        overrides["inbox"] = str(inbox)
+    overrides = inbox_override(args.gui_inbox)
     args.checkpoint = args.gui_checkpoint
     home = open_home_for(args, **overrides)
     from triage_app.gui.app import run_window
@@ -35,12 +36,7 @@ def window(args: argparse.Namespace) -> int:
 
 # -- watch ----------------------------------------------------------------------------------------
 def watch(args: argparse.Namespace) -> int:
-    overrides: dict[str, Any] = {}
-    if args.inbox:
-        inbox = Path(args.inbox).expanduser().resolve()
-        if not inbox.is_dir():
-            raise user_error(f"inbox folder does not exist: {inbox}")
-        overrides["inbox"] = str(inbox)
+    overrides = inbox_override(args.inbox)
     if args.stable_seconds is not None:
         if args.stable_seconds < 0:
             raise user_error("--stable-seconds must be >= 0")
