@@ -43,7 +43,7 @@ def require_display() -> None:
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM")
     ):
         raise user_error("no display to open the window on; run `mura-triage watch` (headless) or "
-                     "`mura-triage demo --headless`")
+                         "`mura-triage demo --headless`")
 
 
 def print_summary(pipeline: Any, seconds: float) -> None:
@@ -60,8 +60,6 @@ def print_summary(pipeline: Any, seconds: float) -> None:
         summary.update(views_scored=stats.views_scored, views_failed=stats.views_failed,
                        scoring_views_per_second=round(stats.views_per_second, 2))
     print("summary: " + json.dumps(summary), file=sys.stderr)
-
-
 
 
 def inbox_override(raw: str | None) -> dict[str, Any]:
