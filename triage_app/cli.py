@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="a demo home with synthetic studies (DEMO - synthetic data)")
     demo.add_argument("--headless", action="store_true", help="no window: ingest, score, print the worklist")
     demo.add_argument("--studies", type=int, default=12)
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seed", type=int, help="phantom seed (default: new studies, new accessions each run)")
 
     from model.training import get_args_parser
 

@@ -29,7 +29,8 @@ def demo(args: argparse.Namespace) -> int:
     home = open_home(root, dict(demo_core.DEMO_SETTINGS))
     setup_logging(home.logs_dir, getattr(args, "verbose", False))
     print(f"DEMO - synthetic data. {NOT_FOR_CLINICAL_USE}\nhome: {home.root}", file=sys.stderr)
-    staging = demo_core.stage_demo_studies(home, args.studies, args.seed)
+    seed = args.seed if args.seed is not None else int(time.time()) % 1000
+    staging = demo_core.stage_demo_studies(home, args.studies, seed)
     if not args.headless:
         from triage_app.gui.app import run_demo
 
