@@ -69,3 +69,11 @@ def test_filters_search_and_sorting(tmp_path) -> None:
         assert [s.study_uid for s in worklist(session, filters=WorklistFilter(search="acc2"))] == ["s2"]
         assert [s.study_uid for s in worklist(session, sort="probability")] == ["s0", "s1", "s2"]
         assert [s.study_uid for s in worklist(session, sort="patient", descending=True)] == ["s2", "s1", "s0"]
+
+
+def test_triage_order_is_served_by_the_expression_index(tmp_path) -> None:
+    from triage_app.worklist import index_is_used
+
+    sessions = make_session_factory(make_engine(tmp_path / "t.db"))
+    with sessions() as session:
+        assert index_is_used(session)  # a page never sorts the whole table

@@ -18,6 +18,8 @@ from typing import Any
 import platformdirs
 import tomli_w
 
+from model.devices import DEVICES, PRECISIONS
+
 HOME_ENV = "MURA_TRIAGE_HOME"
 APP_NAME = "mura-triage"
 
@@ -76,10 +78,10 @@ class Settings:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.poll_seconds <= 0:
             raise ConfigError(f"poll_seconds must be > 0, got {self.poll_seconds}")
-        if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
-            raise ConfigError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
-        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
-            raise ConfigError(f"precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
+        if self.device not in DEVICES and not self.device.startswith("cuda:"):
+            raise ConfigError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if not 1 <= self.batch_size <= 1024:
             raise ConfigError(f"batch_size must be between 1 and 1024, got {self.batch_size}")
         if self.threshold is not None and not 0.0 < self.threshold < 1.0:

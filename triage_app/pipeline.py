@@ -11,14 +11,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
 from model.checkpoint import LoadedCheckpoint, load_checkpoint
 from model.inference import InferenceEngine
 from triage_app.config import Home
-from triage_app.db import Study, StudyStatus, View, make_engine, make_session_factory
+from triage_app.db import Study, StudyStatus, make_engine, make_session_factory
 from triage_app.ingest import InboxScanner, Ingestor, Outcome
 from triage_app.quarantine import Quarantine
 from triage_app.scoring import ScoringService
@@ -37,12 +37,9 @@ class IngestCounts:
     stored: int = 0
     duplicate: int = 0
     quarantined: int = 0
-    waiting: int = 0
     seconds: float = 0.0
-    by_outcome: dict[str, int] = field(default_factory=dict)
 
     def add(self, outcome: Outcome) -> None:
-        self.by_outcome[outcome.value] = self.by_outcome.get(outcome.value, 0) + 1
         if outcome is Outcome.STORED:
             self.stored += 1
         elif outcome is Outcome.DUPLICATE:
@@ -149,12 +146,7 @@ class Pipeline:
                 select(func.count(Study.id)).where(Study.status == StudyStatus.RECEIVING)) or 0)
 
     def views_pending(self) -> int:
-        if not self.scoring:
-            return 0
-        with self.sessions() as session:
-            return int(session.scalar(
-                select(func.count(View.id)).where(View.probability.is_(None), View.score_error.is_(None))
-            ) or 0)
+        return self.scoring.pending_count() if self.scoring else 0
 
     # -- running ----------------------------------------------------------------------------------
     def start(self) -> None:

@@ -37,6 +37,7 @@ class StudyView:
     probability: float | None
     score_error: str | None
     cam: np.ndarray | None
+    store_path: str = ""  # relative to the home's store/
     image: np.ndarray | None = None  # float32 rows x cols in [0, 1], bone bright
     values: np.ndarray | None = None  # modality values (rescaled), for the pixel readout
     header: dict[str, str] = field(default_factory=dict)
@@ -73,8 +74,8 @@ def load_study(sessions: sessionmaker, store: Path, study_uid: str, with_pixels:
             if view.cam is not None and view.cam_rows and view.cam_cols:
                 cam = np.frombuffer(view.cam, dtype=np.float32).reshape(view.cam_rows, view.cam_cols).copy()
             details.views.append(StudyView(view.id, instance.sop_instance_uid, view.frame_index,
-                                           instance.view_position, view.probability, view.score_error, cam))
-            details.views[-1].header = {"_store_path": instance.store_path}
+                                           instance.view_position, view.probability, view.score_error, cam,
+                                           instance.store_path))
     if with_pixels:
         _load_pixels(details, store)
     return details
@@ -84,7 +85,7 @@ def _load_pixels(details: StudyDetails, store: Path) -> None:
     datasets: dict[str, pydicom.Dataset] = {}
     frames: dict[str, list[np.ndarray]] = {}
     for view in details.views:
-        path = view.header.pop("_store_path")
+        path = view.store_path
         try:
             if path not in datasets:
                 datasets[path] = pydicom.dcmread(store / path)

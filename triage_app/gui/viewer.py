@@ -56,8 +56,6 @@ def _thumbnail(image: np.ndarray, size: int = 96) -> QIcon:
 
 
 class StudyViewer(QWidget):
-    view_selected = Signal(int)
-
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.details: StudyDetails | None = None
@@ -204,7 +202,6 @@ class StudyViewer(QWidget):
             self.header_table.setItem(n, 0, QTableWidgetItem(tag))
             self.header_table.setItem(n, 1, QTableWidgetItem(value))
         self._update_cam()
-        self.view_selected.emit(row)
 
     # -- display controls -------------------------------------------------------------------------
     def reset_view(self) -> None:
