@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     parser.add_argument("--inbox", dest="gui_inbox", metavar="DIR", help="window: hot folder to watch")
     parser.add_argument("--checkpoint", dest="gui_checkpoint", metavar="PATH", help="window: model checkpoint")
+    parser.add_argument("--quit-after", dest="gui_quit_after", type=float, metavar="SECONDS",
+                        help="window: close after this many seconds (smoke tests of an installation)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     watch = sub.add_parser("watch", help="watch the hot folder, score and keep the worklist")
@@ -95,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export-dataset", help="write the radiologists' reads as a site dataset")
     export.add_argument("--out", required=True)
 
+    self_test = sub.add_parser("self-test", help="check this installation: decoders, sample study, model, window")
+    self_test.add_argument("--json", action="store_true", help="the report as JSON on stdout")
+    self_test.add_argument("--no-gui", action="store_true", help="skip the window check")
+
     model = sub.add_parser("model", help="model checkpoints")
     model_sub = model.add_subparsers(dest="model_command", metavar="ACTION", parser_class=_Parser)
     init = model_sub.add_parser("init", help="write an untrained or ImageNet-initialised checkpoint")
@@ -144,6 +150,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             "train": commands.train,
             "evaluate": commands.evaluate,
             "export-dataset": commands.export_dataset,
+            "self-test": commands.self_test,
         }[args.command](args)
     except (CheckpointError, ConfigError, DataError) as exc:
         raise UserError(str(exc)) from None

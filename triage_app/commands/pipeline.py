@@ -31,7 +31,9 @@ def window(args: argparse.Namespace) -> int:
     home = open_home_for(args, **overrides)
     from triage_app.gui.app import run_window
 
-    return run_window(home)
+    if args.gui_quit_after is not None and args.gui_quit_after <= 0:
+        raise user_error("--quit-after must be > 0")
+    return run_window(home, quit_after=args.gui_quit_after)
 
 
 # -- watch ----------------------------------------------------------------------------------------

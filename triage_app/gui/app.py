@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from importlib import resources
 from pathlib import Path
 
 import torch
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
+from triage_app import __version__
 from triage_app.config import Home
 from triage_app.gui.controller import PipelineController
 from triage_app.gui.main_window import MainWindow
@@ -21,6 +24,8 @@ def application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("MURA Triage")
     app.setOrganizationName("MURA Triage")
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(QIcon(str(resources.files("triage_app.resources").joinpath("icon.png"))))
     return app  # type: ignore[return-value]
 
 
@@ -39,11 +44,14 @@ def open_window(home: Home) -> MainWindow:
     return window
 
 
-def run_window(home: Home) -> int:
+def run_window(home: Home, quit_after: float | None = None) -> int:
+    """Open the window and run the event loop; ``quit_after`` closes it (installation smoke tests)."""
     app = application()
     reserve_core_for_gui()
     window = open_window(home)
     window.show()
+    if quit_after is not None:
+        QTimer.singleShot(int(quit_after * 1000), window.close)
     return app.exec()
 
 

@@ -1,0 +1,218 @@
+"""``mura-triage self-test``: prove an installation works end to end, frozen or not.
+
+Hospital IT runs it after installing (and the installer build runs it on the frozen bundle): each step
+exercises a part that freezing is known to break (pydicom's decoder plugins, torch's operators, the
+Qt platform plugins, SQLAlchemy's dialect, the bundled resources) on the bundled sample files, in a
+temporary data home that is deleted afterwards. Nothing here touches the user's own home.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from triage_app import NOT_FOR_CLINICAL_USE, __version__
+
+SAMPLE_PACKAGE = "triage_app.resources"
+
+
+class SelfTestFailure(Exception):
+    """A step failed; the message says what was expected and what was found."""
+
+
+@dataclass
+class StepResult:
+    name: str
+    ok: bool
+    seconds: float
+    detail: str
+
+
+@dataclass
+class SelfTestReport:
+    version: str
+    frozen: bool
+    steps: list[StepResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(step.ok for step in self.steps)
+
+    @property
+    def failed_step(self) -> str | None:
+        return next((step.name for step in self.steps if not step.ok), None)
+
+    def as_dict(self) -> dict:
+        return {"version": self.version, "frozen": self.frozen, "ok": self.ok, "failed_step": self.failed_step,
+                "note": NOT_FOR_CLINICAL_USE, "steps": [asdict(step) for step in self.steps]}
+
+
+def sample_dir() -> Path:
+    """The bundled sample files (a real folder both installed and frozen)."""
+    return Path(str(resources.files(SAMPLE_PACKAGE).joinpath("sample")))
+
+
+# -- the steps ------------------------------------------------------------------------------------------
+def check_environment() -> str:
+    import torch
+
+    from model.devices import describe, select_device
+
+    device = select_device("auto")
+    return f"torch {torch.__version__}, device {describe(device)}, Python {sys.version.split()[0]}"
+
+
+def check_decoders() -> str:
+    """Decode one file per shipped transfer syntax and compare it with the uncompressed reference."""
+    import numpy as np
+    import pydicom
+
+    from model.dicom_image import decode_frames
+
+    folder = sample_dir() / "transfer_syntaxes"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    failures = []
+    for entry in manifest:
+        try:
+            ds = pydicom.dcmread(folder / entry["file"])
+            if ds.file_meta.TransferSyntaxUID != entry["transfer_syntax"]:
+                raise SelfTestFailure(f"file holds {ds.file_meta.TransferSyntaxUID}, not {entry['transfer_syntax']}")
+            (image,) = decode_frames(ds)
+            (reference,) = decode_frames(pydicom.dcmread(sample_dir() / entry["reference"]))
+            if image.shape != reference.shape:
+                raise SelfTestFailure(f"decoded shape {image.shape}, reference {reference.shape}")
+            difference = np.abs(image - reference)
+            if entry["lossless"] and difference.max() > 0:
+                raise SelfTestFailure(f"lossless file differs from the reference (max {difference.max():.4f})")
+            if difference.mean() > entry["max_mean_error"]:
+                raise SelfTestFailure(f"mean error {difference.mean():.4f} above {entry['max_mean_error']}")
+        except Exception as exc:
+            failures.append(f"{entry['name']}: {type(exc).__name__}: {exc}".splitlines()[0])
+    if failures:
+        raise SelfTestFailure("; ".join(failures))
+    syntaxes = len({entry["transfer_syntax"] for entry in manifest})
+    return f"{len(manifest)} files in {syntaxes} transfer syntaxes decoded and match their references"
+
+
+def write_untrained_checkpoint(path: Path) -> Path:
+    from model.checkpoint import CheckpointMetadata, save_checkpoint
+    from model.network import build_network
+
+    metadata = CheckpointMetadata(name="DenseNet-169 (untrained, self-test)",
+                                  training={"init": "none", "seed": 0, "trained": False})
+    save_checkpoint(path, build_network("none", seed=0), metadata)
+    return path
+
+
+def check_sample_study(root: Path, timeout: float = 300.0) -> str:
+    """Ingest the sample study through the hot folder and score it with an untrained checkpoint."""
+    from triage_app.config import open_home
+    from triage_app.db import ScoringState
+    from triage_app.pipeline import Pipeline
+    from triage_app.quarantine import list_quarantined
+    from triage_app.worklist import view_counts, worklist
+
+    inbox = root / "inbox"
+    inbox.mkdir(parents=True)
+    checkpoint = write_untrained_checkpoint(root / "untrained.ckpt")
+    home = open_home(root / "home", {"inbox": str(inbox), "checkpoint": str(checkpoint), "stable_seconds": 0.5,
+                                     "settle_seconds": 0.2})
+    files = sorted((sample_dir() / "study").glob("*.dcm"))
+    if not files:
+        raise SelfTestFailure(f"no sample study in {sample_dir() / 'study'}: the installation is incomplete")
+    for source in files:
+        shutil.copyfile(source, inbox / source.name)
+    pipeline = Pipeline(home)
+    try:
+        if pipeline.inference is None:
+            raise SelfTestFailure(f"the checkpoint did not load: {pipeline.no_model_hint}")
+        device = pipeline.inference.description
+        if not pipeline.run_once(timeout=timeout):
+            raise SelfTestFailure(f"the sample study was not ingested and scored within {timeout:g} s")
+        with pipeline.sessions() as session:
+            studies = worklist(session)
+            counts = view_counts(session)
+            quarantined = list_quarantined(session)
+            if quarantined:
+                raise SelfTestFailure(f"{len(quarantined)} sample file(s) quarantined: {quarantined[0].reason}")
+            if len(studies) != 1:
+                raise SelfTestFailure(f"expected 1 study in the worklist, found {len(studies)}")
+            study = studies[0]
+            views = counts.get(study.id, 0)
+            if views != len(files):
+                raise SelfTestFailure(f"expected {len(files)} views, found {views}")
+            if study.scoring_state != ScoringState.SCORED or study.probability is None:
+                raise SelfTestFailure(f"the study was not scored ({study.scoring_state}: {study.score_error})")
+            if not 0.0 <= study.probability <= 1.0:
+                raise SelfTestFailure(f"probability {study.probability} outside [0, 1]")
+            probability = study.probability
+    finally:
+        pipeline.close()
+    return f"{views} views ingested and scored on {device}; study probability {probability:.3f} (untrained model)"
+
+
+def check_gui(root: Path) -> str:
+    """Create the real window offscreen on the sample study's home and let it draw the worklist."""
+    if "QT_QPA_PLATFORM" not in os.environ:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtCore import QCoreApplication, QEventLoop
+
+    from triage_app.config import open_home
+    from triage_app.gui.app import application, open_window
+
+    app = application()
+    home = open_home(root / "home")
+    window = open_window(home)
+    try:
+        window.show()
+        deadline = time.monotonic() + 10.0
+        while window.model.rowCount() < 1 and time.monotonic() < deadline:
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 100)
+            time.sleep(0.05)
+        rows = window.model.rowCount()
+        pixels = window.grab()
+        if rows != 1:
+            raise SelfTestFailure(f"the worklist shows {rows} rows, expected 1")
+        if pixels.isNull() or pixels.width() < 100:
+            raise SelfTestFailure("the window could not be drawn")
+        platform = app.platformName()
+    finally:
+        window.close()
+        window.deleteLater()
+        QCoreApplication.processEvents()
+    return f"window created on the '{platform}' platform ({pixels.width()}x{pixels.height()}), worklist shows the study"
+
+
+# -- the runner ---------------------------------------------------------------------------------------------
+def run_self_test(include_gui: bool = True, echo: Callable[[str], None] | None = None) -> SelfTestReport:
+    report = SelfTestReport(version=__version__, frozen=bool(getattr(sys, "frozen", False)))
+    with tempfile.TemporaryDirectory(prefix="mura-triage-selftest-") as tmp:
+        root = Path(tmp)
+        steps: list[tuple[str, Callable[[], str]]] = [
+            ("environment", check_environment),
+            ("decoders", check_decoders),
+            ("sample study", lambda: check_sample_study(root)),
+        ]
+        if include_gui:
+            steps.append(("window", lambda: check_gui(root)))
+        for name, step in steps:
+            started = time.perf_counter()
+            try:
+                result = StepResult(name, True, 0.0, step())
+            except Exception as exc:  # every failure is reported against its step, never as a traceback
+                result = StepResult(name, False, 0.0, f"{type(exc).__name__}: {exc}".splitlines()[0])
+            result.seconds = round(time.perf_counter() - started, 2)
+            report.steps.append(result)
+            if echo:
+                echo(f"{'ok  ' if result.ok else 'FAIL'} {name:13s} {result.seconds:6.1f} s  {result.detail}")
+            if not result.ok and name in ("environment", "sample study"):
+                break  # later steps depend on these
+    return report
