@@ -2,9 +2,8 @@
 
 Each phantom has soft tissue, bones drawn as tubes with a bright cortex and a darker medulla, and
 noise. Abnormal phantoms carry one finding the MURA paper names: orthopaedic hardware (a bright
-plate with screws) or a fracture (a dark, jagged line through a long bone whose distal fragment is
-displaced sideways by a fraction of the bone's width, with soft-tissue swelling around it). The
-finding's bounding box is returned so CAM localisation can be scored. Images are floats in [0, 1], bone bright.
+plate with screws) or a fracture line (a dark, jagged gap through a long bone). The finding's
+bounding box is returned so CAM localisation can be scored. Images are floats in [0, 1], bone bright.
 They are obviously synthetic and never meant to look like a patient.
 """
 
@@ -76,28 +75,6 @@ def _segment_distance(xx: np.ndarray, yy: np.ndarray, a: np.ndarray, b: np.ndarr
     return np.hypot(xx - (a[0] + t * ab[0]), yy - (a[1] + t * ab[1]))
 
 
-@dataclass(frozen=True)
-class _Site:
-    """Where a finding goes: a point on one long bone, with the bone's axis and width in pixels."""
-
-    bone: int
-    center: np.ndarray
-    direction: np.ndarray
-    normal: np.ndarray
-    radius: float
-
-
-def _finding_site(bones: list[Bone], rng: np.random.Generator, rows: int, cols: int) -> _Site:
-    long_bones = [i for i, b in enumerate(bones) if b.start != b.end and b.radius >= 0.02] or list(range(len(bones)))
-    index = long_bones[int(rng.integers(len(long_bones)))]
-    bone = bones[index]
-    a = np.array(bone.start) * [cols, rows]
-    b = np.array(bone.end) * [cols, rows]
-    center = a + float(rng.uniform(0.35, 0.65)) * (b - a)
-    direction = (b - a) / (np.linalg.norm(b - a) or 1.0)
-    return _Site(index, center, direction, np.array([-direction[1], direction[0]]), bone.radius * float(cols))
-
-
 def make_phantom(
     study_type: str,
     rng: np.random.Generator,
@@ -111,29 +88,16 @@ def make_phantom(
     yy, xx = np.mgrid[0:rows, 0:cols].astype(np.float32)
     scale = float(cols)
     bones = _bones(study_type, rng)
-    site = _finding_site(bones, rng, rows, cols) if finding is not None else None
-    # A fractured bone is drawn as two fragments: the distal one displaced sideways by a fraction of
-    # the bone's width (cortical step-off), with soft-tissue swelling around the fracture.
-    step_off = 0.0
-    if finding == "fracture" and site is not None:
-        step_off = float(rng.uniform(0.2, 0.35)) * site.radius * float(rng.choice([-1.0, 1.0]))
     image = np.full((rows, cols), 0.06, dtype=np.float32)
     # soft tissue: the union of wide tubes around the bones
     tissue = np.zeros_like(image)
     bone_layer = np.zeros_like(image)
-    for index, bone in enumerate(bones):
+    for bone in bones:
         a = np.array(bone.start, dtype=np.float32) * [cols, rows]
         b = np.array(bone.end, dtype=np.float32) * [cols, rows]
         r = bone.radius * scale
         dist = _segment_distance(xx, yy, a, b)
-        swelling = 0.0
-        if finding == "fracture" and site is not None and index == site.bone:
-            shift = step_off * site.normal
-            dist = np.minimum(_segment_distance(xx, yy, a, site.center),
-                              _segment_distance(xx, yy, site.center + shift, b + shift))
-            along = (xx - site.center[0]) * site.direction[0] + (yy - site.center[1]) * site.direction[1]
-            swelling = 0.9 * r * np.exp(-((along / (2.0 * r)) ** 2))
-        tissue = np.maximum(tissue, np.clip((2.3 * r + 10 + swelling - dist) / 8.0, 0, 1))
+        tissue = np.maximum(tissue, np.clip((2.3 * r + 10 - dist) / 8.0, 0, 1))
         cortex = 0.18 * r + 1.5
         inside = np.clip((r - dist) / 1.5, 0, 1)
         # cortex brighter than medulla, both well below metal (1.0), as on a real radiograph
@@ -142,8 +106,16 @@ def make_phantom(
     image = image + 0.28 * tissue
     image = np.maximum(image, bone_layer)
     bbox = None
-    if site is not None:
-        center, direction, normal, r = site.center, site.direction, site.normal, site.radius
+    if finding is not None:
+        long_bones = [b for b in bones if b.start != b.end and b.radius >= 0.02] or bones
+        bone = long_bones[int(rng.integers(len(long_bones)))]
+        a = np.array(bone.start) * [cols, rows]
+        b = np.array(bone.end) * [cols, rows]
+        t = float(rng.uniform(0.35, 0.65))
+        center = a + t * (b - a)
+        direction = (b - a) / (np.linalg.norm(b - a) or 1.0)
+        normal = np.array([-direction[1], direction[0]])
+        r = bone.radius * scale
         if finding == "hardware":
             half_len = max(0.16 * min(rows, cols), 3 * r)
             dist_along = (xx - center[0]) * direction[0] + (yy - center[1]) * direction[1]
@@ -164,10 +136,9 @@ def make_phantom(
             # a dark, slightly jagged gap through the whole bone, wide enough to survive the
             # downscaling to the network's input (a few pixels at 224 px)
             gap = np.abs(dist_across_line + wobble) < max(2.5, 0.14 * r)
-            within = _segment_distance(xx, yy, center - 2 * r * direction, center + 2 * r * direction) < (
-                r * 1.05 + abs(step_off))
+            within = _segment_distance(xx, yy, a, b) < r * 1.05
             image[gap & within] = 0.10 + 0.2 * tissue[gap & within]
-            extent = (r * 1.3 + abs(step_off)) * np.abs(normal) + (r * 0.5 + 4) * np.abs(direction)
+            extent = (r * 1.3) * np.abs(normal) + (r * 0.5 + 4) * np.abs(direction)
         x0, y0 = np.floor(center - extent).astype(int)
         x1, y1 = np.ceil(center + extent).astype(int)
         bbox = (max(0, x0), max(0, y0), min(cols - 1, x1), min(rows - 1, y1))
