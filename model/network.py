@@ -45,8 +45,9 @@ class TriageNet(nn.Module):
 
 
 def build_network(init: str = "none", seed: int | None = None) -> TriageNet:
-    """Create the network: ``init`` is ``none`` (random), ``imagenet`` (local torchvision cache) or a
-    path to a torchvision-style DenseNet-169 state dict. Nothing is downloaded."""
+    """Create the network: ``init`` is ``none`` (random), ``imagenet`` (local torchvision cache), a
+    path to a torchvision-style DenseNet-169 state dict, or an app checkpoint (every weight, the
+    classifier included: a site fine-tunes the model it already runs). Nothing is downloaded."""
     if seed is not None:
         torch.manual_seed(seed)
     net = TriageNet()
@@ -74,6 +75,9 @@ def find_imagenet_weights() -> Path:
 def load_backbone_weights(net: TriageNet, path: Path) -> None:
     """Load a torchvision DenseNet-169 state dict (ImageNet classifier dropped) without executing code."""
     state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and state.get("format") == "mura-triage-checkpoint":
+        net.load_state_dict(state["state_dict"])  # an app checkpoint: same network, classifier too
+        return
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     # Old torchvision checkpoints name layers "norm.1" where modules say "norm1".

@@ -61,7 +61,9 @@ def get_args_parser(add_help: bool = True, parser: argparse.ArgumentParser | Non
     p.add_argument("--data", help="MURA-v1.1 folder, or a site folder of DICOM files with labels.csv")
     p.add_argument("--out", help="output folder (best.ckpt, last.ckpt, metrics.jsonl, report.*)")
     p.add_argument("--resume", help="continue from DIR/last.ckpt (data and recipe come from it)")
-    p.add_argument("--init", default="imagenet", help="imagenet | none | FILE (default: imagenet, offline)")
+    p.add_argument("--init", default="imagenet",
+                   help="imagenet | none | FILE: torchvision weights, or an app checkpoint to fine-tune "
+                        "(default: imagenet, offline)")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--betas", type=float, nargs=2, default=(0.9, 0.999), metavar=("B1", "B2"))

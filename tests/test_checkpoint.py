@@ -69,3 +69,11 @@ def test_imagenet_init_is_offline_and_says_which_file(tmp_path: Path, monkeypatc
     torch.save(state, cache / "densenet169-b2777c0a.pth")
     net = build_network("imagenet")
     assert torch.equal(net.features.conv0.weight, state["features.conv0.weight"])
+
+
+def test_an_app_checkpoint_initialises_every_weight_for_fine_tuning(tmp_path: Path) -> None:
+    trained = build_network("none", seed=5)
+    path = save_checkpoint(tmp_path / "site.ckpt", trained, CheckpointMetadata())
+    fine_tune_start = build_network(str(path), seed=9)  # another seed: weights must come from the file
+    for key, value in trained.state_dict().items():
+        assert torch.equal(fine_tune_start.state_dict()[key], value), key

@@ -14,7 +14,7 @@ from model.study_types import STUDY_TYPES
 def test_phantoms_are_valid_images_with_a_box_for_each_finding(study_type: str, finding: str | None) -> None:
     phantom = make_phantom(study_type, np.random.default_rng(11), finding, rows=300, cols=240)
     assert phantom.image.shape == (300, 240) and phantom.image.dtype == np.float32
-    assert 0.0 <= phantom.image.min() and phantom.image.max() <= 1.0
+    assert phantom.image.min() >= 0.0 and phantom.image.max() <= 1.0
     if finding is None:
         assert phantom.bbox is None
         return
