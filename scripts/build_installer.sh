@@ -79,7 +79,7 @@ t1=$(date +%s.%N)
 window_seconds=$(elapsed "$t0" "$t1")
 echo "frozen window opened offscreen and closed after 3 s (${window_seconds} s in all)"
 
-frozen "$exe" phantoms --format mura --out "$check_dir/phantoms" --studies 12 --seed 1 >/dev/null 2>&1
+frozen "$exe" phantoms --format mura --out "$check_dir/phantoms" --studies 20 --seed 1 >/dev/null 2>&1
 t0=$(date +%s.%N)
 frozen "$exe" train --data "$check_dir/phantoms" --out "$check_dir/run" --init none --epochs 1 \
   --image-size 64 --batch-size 4 --workers 1 --no-progress >"$check_dir/train.log" 2>&1 \

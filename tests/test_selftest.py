@@ -63,3 +63,10 @@ def test_a_missing_sample_study_fails_that_step(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(selftest, "sample_dir", lambda: empty)
     assert main(["self-test", "--no-gui"]) == 1
     assert "self-test FAILED at step 'sample study'" in capsys.readouterr().out
+
+
+def test_a_missing_decoder_plugin_is_named(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(selftest.REQUIRED_PLUGINS, uid.RLELossless, "frozen-away-plugin")
+    assert main(["self-test", "--no-gui"]) == 1
+    out = capsys.readouterr().out
+    assert "RLE Lossless: SelfTestFailure: decoder plugin 'frozen-away-plugin' missing" in out

@@ -1,10 +1,11 @@
-"""PyInstaller hook for the app itself: its resources (icon, default config, the self-test's sample
-study and transfer-syntax files), its version metadata (``--version`` reads it) and the decoder
-modules pydicom only imports when a file needs them."""
+"""PyInstaller hook for the app itself: its version metadata (``--version`` reads it), every module
+(the subcommands import theirs lazily) and the decoder modules pydicom only imports when a file
+needs them. The resources package is added by ``triage.spec`` itself: it lives in ``resources/`` and
+is only installed as ``triage_app.resources``, which PyInstaller cannot resolve from a checkout."""
 
-from PyInstaller.utils.hooks import collect_data_files, collect_submodules, copy_metadata
+from PyInstaller.utils.hooks import collect_submodules, copy_metadata
 
-datas = collect_data_files("triage_app.resources") + copy_metadata("mura-triage")
+datas = copy_metadata("mura-triage")
 hiddenimports = (
     collect_submodules("triage_app")
     + collect_submodules("model")
