@@ -29,6 +29,7 @@ class FindingBox:
     y1: float
     rows: int
     cols: int
+    finding: str = ""  # "hardware", "fracture", ... as the generator wrote it
 
 
 def read_findings(path: Path) -> dict[str, FindingBox]:
@@ -38,7 +39,8 @@ def read_findings(path: Path) -> dict[str, FindingBox]:
         for row in csv.DictReader(handle):
             if row.get("x0"):
                 boxes[row["image"]] = FindingBox(float(row["x0"]), float(row["y0"]), float(row["x1"]),
-                                                 float(row["y1"]), int(row["rows"]), int(row["cols"]))
+                                                 float(row["y1"]), int(row["rows"]), int(row["cols"]),
+                                                 row.get("finding") or "")
     return boxes
 
 
@@ -53,16 +55,24 @@ def pointing_hit(cam: np.ndarray, box: FindingBox, size: int = 224, tolerance: f
 @torch.inference_mode()
 def pointing_game(network: TriageNet, records: Sequence[ImageRecord], boxes: dict[str, FindingBox],
                   root: Path, image_size: int, tolerance: float = 15.0) -> dict:
-    """Hit rate over the abnormal images that have a box; ``root`` is the folder findings.csv lives in."""
+    """Hit rate over the abnormal images that have a box, overall and per kind of finding; ``root`` is
+    the folder findings.csv lives in."""
     network.eval()
     hits = total = 0
+    by_finding: dict[str, list[int]] = {}
     for record in records:
         key = Path(record.path).resolve().relative_to(root.resolve()).as_posix()
         box = boxes.get(key)
         if box is None:
             continue
         _, cams = network(preprocess_image(load_image(record), image_size)[None])
-        hits += pointing_hit(cams[0].numpy(), box, 224, tolerance)
+        hit = pointing_hit(cams[0].numpy(), box, 224, tolerance)
+        hits += hit
         total += 1
+        counts = by_finding.setdefault(box.finding or "unspecified", [0, 0])
+        counts[0] += hit
+        counts[1] += 1
     return {"images": total, "hits": hits, "pointing_game": hits / total if total else None,
-            "tolerance_px_at_224": tolerance}
+            "tolerance_px_at_224": tolerance,
+            "by_finding": {kind: {"images": n, "hits": h, "pointing_game": h / n}
+                           for kind, (h, n) in sorted(by_finding.items())}}

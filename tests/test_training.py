@@ -89,6 +89,27 @@ def test_evaluate_reproduces_the_training_validation(data: Path, tmp_path: Path,
     for block in (result["overall"], *result["by_study_type"].values()):
         assert {"n_studies", "kappa", "kappa_ci", "auroc", "sensitivity", "specificity", "accuracy"} <= set(block)
 
+    findings = data.parent / "findings.csv"
+    assert main(["evaluate", "--data", str(data), "--checkpoint", str(out / "best.ckpt"), "--json",
+                 "--findings", str(findings)]) == 0
+    game = json.loads(capsys.readouterr().out)["localization"]
+    abnormal_valid = sum(1 for line in findings.read_text().splitlines()
+                         if "/valid/" in line and ("hardware" in line or "fracture" in line))
+    assert game["images"] == abnormal_valid > 0
+    assert set(game["by_finding"]) <= {"hardware", "fracture"}
+    assert sum(part["images"] for part in game["by_finding"].values()) == game["images"]
+    assert sum(part["hits"] for part in game["by_finding"].values()) == game["hits"]
+
+
+def test_fine_tuning_starts_from_a_checkpoint_at_another_size(data: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["train", "--data", str(data), "--out", str(first), "--epochs", "1", *TINY]) == 0
+    tiny_96 = [a if a != "64" else "96" for a in TINY if a not in ("--init", "none")]
+    assert main(["train", "--data", str(data), "--out", str(second), "--epochs", "1",
+                 "--init", str(first / "best.ckpt"), *tiny_96]) == 0
+    tuned = load_checkpoint(second / "best.ckpt").metadata
+    assert tuned.image_size == 96 and tuned.training["recipe"]["init"] == str(first / "best.ckpt")
+
 
 @pytest.mark.parametrize(
     ("args", "message"),

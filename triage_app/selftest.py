@@ -62,12 +62,19 @@ def sample_dir() -> Path:
 
 # -- the steps ------------------------------------------------------------------------------------------
 def check_environment() -> str:
+    """torch imports, torchvision's compiled operators load (freezing drops them unless the build adds
+    them), and a device is chosen."""
     import torch
+    import torchvision
 
     from model.devices import describe, select_device
 
+    boxes = torch.tensor([[0.0, 0.0, 10.0, 10.0], [1.0, 1.0, 10.0, 10.0]])
+    if torchvision.ops.nms(boxes, torch.tensor([0.9, 0.8]), 0.5).tolist() != [0]:
+        raise SelfTestFailure("torchvision's compiled operators give wrong results")
     device = select_device("auto")
-    return f"torch {torch.__version__}, device {describe(device)}, Python {sys.version.split()[0]}"
+    return (f"torch {torch.__version__}, torchvision {torchvision.__version__} operators loaded, "
+            f"device {describe(device)}, Python {sys.version.split()[0]}")
 
 
 # The plugin each compressed syntax must have: pylibjpeg's come through entry points, which freezing
@@ -200,35 +207,18 @@ def check_sample_study(root: Path, timeout: float = 300.0) -> str:
 
 
 def check_gui(root: Path) -> str:
-    """Create the real window offscreen on the sample study's home and let it draw the worklist."""
+    """Create the real window offscreen on the sample study's home (the Qt part lives in the GUI package)."""
     if "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from PySide6.QtCore import QCoreApplication, QEventLoop
-
     from triage_app.config import open_home
-    from triage_app.gui.app import application, open_window
+    from triage_app.gui.selftest_window import check_window
 
-    app = application()
-    home = open_home(root / "home")
-    window = open_window(home)
-    try:
-        window.show()
-        deadline = time.monotonic() + 10.0
-        while window.model.rowCount() < 1 and time.monotonic() < deadline:
-            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 100)
-            time.sleep(0.05)
-        rows = window.model.rowCount()
-        pixels = window.grab()
-        if rows != 1:
-            raise SelfTestFailure(f"the worklist shows {rows} rows, expected 1")
-        if pixels.isNull() or pixels.width() < 100:
-            raise SelfTestFailure("the window could not be drawn")
-        platform = app.platformName()
-    finally:
-        window.close()
-        window.deleteLater()
-        QCoreApplication.processEvents()
-    return f"window created on the '{platform}' platform ({pixels.width()}x{pixels.height()}), worklist shows the study"
+    rows, width, height, platform = check_window(open_home(root / "home"))
+    if rows != 1:
+        raise SelfTestFailure(f"the worklist shows {rows} rows, expected 1")
+    if width < 100:
+        raise SelfTestFailure("the window could not be drawn")
+    return f"window created on the '{platform}' platform ({width}x{height}), worklist shows the study"
 
 
 # -- the runner ---------------------------------------------------------------------------------------------
