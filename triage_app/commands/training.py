@@ -71,7 +71,7 @@ def evaluate(args: argparse.Namespace) -> int:
     if "localization" in output:
         game = output["localization"]
         print(f"\nCAM pointing game: {game['hits']}/{game['images']} abnormal images "
-              f"({game['pointing_game']}) with {game['tolerance_px_at_224']:g} px tolerance at 224 px")
+              f"({game['pointing_game']:.3f}) with {game['tolerance_px_at_224']:g} px tolerance at 224 px")
         for kind, part in game["by_finding"].items():
             print(f"  {kind}: {part['hits']}/{part['images']} ({part['pointing_game']:.3f})")
     return 0
