@@ -23,7 +23,7 @@ from _output import emit  # benchmarks/_output.py, beside this script
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
-from model.checkpoint import CheckpointMetadata, save_checkpoint
+from model.checkpoint import write_initial_checkpoint
 from model.network import build_network
 from model.phantom_datasets import write_dicom_dataset
 from triage_app.config import open_home
@@ -104,8 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
-        checkpoint = save_checkpoint(tmp_path / "untrained.ckpt", build_network("none", seed=0),
-                                     CheckpointMetadata(training={"init": "none"}))
+        checkpoint = write_initial_checkpoint(tmp_path / "untrained.ckpt")
         inputs = {
             "phantom": make_phantom_inputs(tmp_path / "in-phantom", args.phantoms),
             "large_cr": make_large_inputs(tmp_path / "in-large", args.large),

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from model.network import ARCHITECTURE, TriageNet
+from model.network import ARCHITECTURE, TriageNet, build_network
 from model.preprocessing import DEFAULT_IMAGE_SIZE, Normalization
 from model.study_types import STUDY_TYPES
 
@@ -107,6 +107,15 @@ def save_checkpoint(
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def write_initial_checkpoint(path: str | os.PathLike[str], init: str = "none", seed: int = 0,
+                             name: str = "DenseNet-169") -> Path:
+    """A checkpoint with initial weights only (random or ImageNet, see :func:`build_network`), not
+    trained for abnormality: what ``mura-triage model init`` writes and the self-test scores with."""
+    metadata = CheckpointMetadata(name=name, training={"init": init, "seed": seed, "trained": False,
+                                                       "note": "initial weights only; not trained for abnormality"})
+    return save_checkpoint(path, build_network(init, seed=seed), metadata)
 
 
 def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> LoadedCheckpoint:

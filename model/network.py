@@ -75,7 +75,9 @@ def find_imagenet_weights() -> Path:
 def load_backbone_weights(net: TriageNet, path: Path) -> None:
     """Load a torchvision DenseNet-169 state dict (ImageNet classifier dropped) without executing code."""
     state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and state.get("format") == "mura-triage-checkpoint":
+    from model.checkpoint import FORMAT_NAME  # here: model.checkpoint imports this module
+
+    if isinstance(state, dict) and state.get("format") == FORMAT_NAME:
         net.load_state_dict(state["state_dict"])  # an app checkpoint: same network, classifier too
         return
     if isinstance(state, dict) and "state_dict" in state:

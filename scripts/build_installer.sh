@@ -60,7 +60,7 @@ frozen() {  # run the frozen executable in an empty environment: no PATH entries
   env -i PATH="$check_dir/empty-bin" HOME="$check_dir/user" LANG=C.UTF-8 QT_QPA_PLATFORM=offscreen \
     MURA_TRIAGE_HOME="$check_dir/home" "$@"
 }
-if frozen sh -c 'command -v python3 || command -v python' >/dev/null 2>&1; then
+if frozen /bin/sh -c 'command -v python3 || command -v python' >/dev/null 2>&1; then  # sh by path: PATH is empty
   echo "a Python is reachable on the check PATH" >&2; exit 1
 fi
 

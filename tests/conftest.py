@@ -11,12 +11,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 @pytest.fixture(scope="session")
 def untrained_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An untrained DenseNet-169 checkpoint, written once per test session."""
-    from model.checkpoint import CheckpointMetadata, save_checkpoint
-    from model.network import build_network
+    from model.checkpoint import write_initial_checkpoint
 
-    path = tmp_path_factory.mktemp("models") / "untrained.ckpt"
-    save_checkpoint(path, build_network("none", seed=0), CheckpointMetadata(training={"init": "none"}))
-    return path
+    return write_initial_checkpoint(tmp_path_factory.mktemp("models") / "untrained.ckpt")
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from pydicom import uid
+
 from triage_app import NOT_FOR_CLINICAL_USE, __version__
 
 SAMPLE_PACKAGE = "triage_app.resources"
@@ -81,14 +83,14 @@ def check_environment() -> str:
 # drops unless the build collects them; GDCM needs its data files. (pydicom's own RLE decoder and
 # GDCM are fallbacks the app also ships.)
 REQUIRED_PLUGINS = {
-    "1.2.840.10008.1.2.5": "pylibjpeg",  # RLE Lossless (pylibjpeg-rle)
-    "1.2.840.10008.1.2.4.90": "pylibjpeg",  # JPEG 2000 Lossless (pylibjpeg-openjpeg)
-    "1.2.840.10008.1.2.4.91": "pylibjpeg",  # JPEG 2000
-    "1.2.840.10008.1.2.4.80": "pyjpegls",  # JPEG-LS Lossless
-    "1.2.840.10008.1.2.4.81": "pyjpegls",  # JPEG-LS Near-Lossless
-    "1.2.840.10008.1.2.4.70": "gdcm",  # JPEG Lossless SV1
-    "1.2.840.10008.1.2.4.57": "gdcm",  # JPEG Lossless
-    "1.2.840.10008.1.2.4.50": "pillow",  # JPEG Baseline
+    uid.RLELossless: "pylibjpeg",  # pylibjpeg-rle
+    uid.JPEG2000Lossless: "pylibjpeg",  # pylibjpeg-openjpeg
+    uid.JPEG2000: "pylibjpeg",
+    uid.JPEGLSLossless: "pyjpegls",
+    uid.JPEGLSNearLossless: "pyjpegls",
+    uid.JPEGLosslessSV1: "gdcm",
+    uid.JPEGLossless: "gdcm",
+    uid.JPEGBaseline8Bit: "pillow",
 }
 
 
@@ -149,18 +151,9 @@ def _compare(image, reference, entry: dict, how: str) -> None:  # type: ignore[n
         raise SelfTestFailure(f"{how}: mean error {difference.mean():.4f} above {entry['max_mean_error']}")
 
 
-def write_untrained_checkpoint(path: Path) -> Path:
-    from model.checkpoint import CheckpointMetadata, save_checkpoint
-    from model.network import build_network
-
-    metadata = CheckpointMetadata(name="DenseNet-169 (untrained, self-test)",
-                                  training={"init": "none", "seed": 0, "trained": False})
-    save_checkpoint(path, build_network("none", seed=0), metadata)
-    return path
-
-
 def check_sample_study(root: Path, timeout: float = 300.0) -> str:
     """Ingest the sample study through the hot folder and score it with an untrained checkpoint."""
+    from model.checkpoint import write_initial_checkpoint
     from triage_app.config import open_home
     from triage_app.db import ScoringState
     from triage_app.pipeline import Pipeline
@@ -169,7 +162,7 @@ def check_sample_study(root: Path, timeout: float = 300.0) -> str:
 
     inbox = root / "inbox"
     inbox.mkdir(parents=True)
-    checkpoint = write_untrained_checkpoint(root / "untrained.ckpt")
+    checkpoint = write_initial_checkpoint(root / "untrained.ckpt", name="DenseNet-169 (untrained, self-test)")
     home = open_home(root / "home", {"inbox": str(inbox), "checkpoint": str(checkpoint), "stable_seconds": 0.5,
                                      "settle_seconds": 0.2})
     files = sorted((sample_dir() / "study").glob("*.dcm"))

@@ -232,8 +232,7 @@ def score(args: argparse.Namespace) -> int:
 
 # -- model ----------------------------------------------------------------------------------------
 def model_command(args: argparse.Namespace) -> int:
-    from model.checkpoint import CheckpointMetadata, load_checkpoint, save_checkpoint
-    from model.network import build_network
+    from model.checkpoint import load_checkpoint, write_initial_checkpoint
 
     if args.model_command == "info":
         loaded = load_checkpoint(args.checkpoint)
@@ -245,15 +244,9 @@ def model_command(args: argparse.Namespace) -> int:
         raise user_error("choose a model action: init or info")
     out = Path(args.out).expanduser()
     try:
-        network = build_network(args.init, seed=args.seed)
+        write_initial_checkpoint(out, args.init, args.seed, args.name)
     except (FileNotFoundError, ValueError) as exc:
         raise user_error(str(exc)) from None
-    metadata = CheckpointMetadata(
-        name=args.name,
-        training={"init": args.init, "seed": args.seed, "trained": False,
-                  "note": "initial weights only; not trained for abnormality"},
-    )
-    save_checkpoint(out, network, metadata)
     print(f"wrote {out} ({'untrained' if args.init == 'none' else args.init + ' init'}, seed {args.seed})")
     return 0
 
